@@ -1,0 +1,168 @@
+//! Limits, timers and the opt-outs of automatic behaviour.
+
+use std::time::Duration;
+
+/// Which end of the connection this is. It decides masking (RFC 6455 5.1:
+/// clients mask, servers do not) and who closes the transport first (7.1.1:
+/// the server).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The end that opened the connection and sent the handshake request.
+    Client,
+    /// The end that accepted the connection and answered the handshake.
+    Server,
+}
+
+/// Settings for a connection and its handshake.
+///
+/// Every buffer the core keeps is bounded by one of these limits. The
+/// defaults suit a public server; each setter documents its default.
+///
+/// ```
+/// use std::time::Duration;
+/// use weft_proto::Config;
+///
+/// let config = Config::default()
+///     .max_message_size(1 << 20)
+///     .keepalive(Some(Duration::from_secs(30)), Duration::from_secs(10));
+/// assert_eq!(config.get_max_message_size(), 1 << 20);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub(crate) max_frame_size: usize,
+    pub(crate) max_message_size: usize,
+    pub(crate) stream_threshold: Option<usize>,
+    pub(crate) auto_pong: bool,
+    pub(crate) auto_close: bool,
+    pub(crate) keepalive_interval: Option<Duration>,
+    pub(crate) pong_timeout: Duration,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) close_timeout: Duration,
+    pub(crate) handshake_timeout: Option<Duration>,
+    pub(crate) max_handshake_size: usize,
+    pub(crate) max_headers: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            stream_threshold: None,
+            auto_pong: true,
+            auto_close: true,
+            keepalive_interval: None,
+            pong_timeout: Duration::from_secs(20),
+            idle_timeout: None,
+            close_timeout: Duration::from_secs(10),
+            handshake_timeout: Some(Duration::from_secs(10)),
+            max_handshake_size: 16 << 10,
+            max_headers: 64,
+        }
+    }
+}
+
+impl Config {
+    /// Largest payload of a single received frame. Checked against the frame
+    /// header before any payload is buffered; a larger frame fails the
+    /// connection with 1009. Default: 16 MiB.
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.max_frame_size = bytes;
+        self
+    }
+
+    /// Largest received message, summed over its fragments. Checked as each
+    /// frame header arrives; a larger message fails the connection with 1009.
+    /// Default: 64 MiB.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Streams large messages: a message that grows past `threshold` bytes is
+    /// delivered as [`Event::Fragment`](crate::Event::Fragment)s as its bytes
+    /// arrive instead of being buffered whole, so memory stays near
+    /// `threshold` whatever the message size. Messages up to the threshold
+    /// are still delivered whole. Default: `None`, every message whole.
+    pub fn stream_threshold(mut self, threshold: Option<usize>) -> Self {
+        self.stream_threshold = threshold;
+        self
+    }
+
+    /// Answer pings with pongs automatically (RFC 6455 5.5.2). Pings are
+    /// reported as events either way. Default: `true`.
+    pub fn auto_pong(mut self, on: bool) -> Self {
+        self.auto_pong = on;
+        self
+    }
+
+    /// Echo the peer's close frame automatically (RFC 6455 5.5.1). When off,
+    /// the application answers [`Event::CloseReceived`](crate::Event::CloseReceived)
+    /// by calling [`Connection::close`](crate::Connection::close) itself,
+    /// and may send the rest of a message first. Default: `true`.
+    pub fn auto_close(mut self, on: bool) -> Self {
+        self.auto_close = on;
+        self
+    }
+
+    /// Keepalive: when nothing has been received for `interval`, send a ping;
+    /// if no pong answers it within `pong_timeout`, fail the connection with
+    /// 1011 and end with [`Timeout::Pong`](crate::Timeout::Pong). Default:
+    /// off (`None`), pong timeout 20 s.
+    pub fn keepalive(mut self, interval: Option<Duration>, pong_timeout: Duration) -> Self {
+        self.keepalive_interval = interval;
+        self.pong_timeout = pong_timeout;
+        self
+    }
+
+    /// Close the connection (1001, "idle timeout") when nothing has been
+    /// received for this long. Default: off.
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// How long to wait for the peer's close frame after sending ours, and
+    /// for a client, for the server to close the transport after the closing
+    /// handshake (RFC 6455 7.1.1). Default: 10 s.
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// How long the opening handshake may take. Default: 10 s.
+    pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Most bytes of a handshake's request or response head (request line or
+    /// status line and headers). A server answers a larger request with 431.
+    /// Default: 16 KiB.
+    pub fn max_handshake_size(mut self, bytes: usize) -> Self {
+        self.max_handshake_size = bytes;
+        self
+    }
+
+    /// Most header lines in a handshake. A server answers more with 431.
+    /// Default: 64.
+    pub fn max_headers(mut self, count: usize) -> Self {
+        self.max_headers = count;
+        self
+    }
+
+    /// See [`max_frame_size`](Self::max_frame_size).
+    pub fn get_max_frame_size(&self) -> usize {
+        self.max_frame_size
+    }
+
+    /// See [`max_message_size`](Self::max_message_size).
+    pub fn get_max_message_size(&self) -> usize {
+        self.max_message_size
+    }
+
+    /// See [`close_timeout`](Self::close_timeout).
+    pub fn get_close_timeout(&self) -> Duration {
+        self.close_timeout
+    }
+}

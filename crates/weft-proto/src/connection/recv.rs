@@ -1,0 +1,371 @@
+//! The receive path: frame headers checked against the connection's rules
+//! and limits, payloads unmasked in place, messages reassembled.
+//!
+//! Payloads are never copied on the way from the input buffer to a whole
+//! single-frame message: the frame is unmasked where it lies and split off
+//! as `Bytes`. Only fragmented messages are copied, into one buffer.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::{Connection, Phase};
+use crate::close::{CloseCode, CloseFrame, CloseReason};
+use crate::config::Role;
+use crate::error::ProtocolError;
+use crate::frame::{apply_mask, FrameHeader, OpCode};
+use crate::message::{Event, Fragment, MessageKind, Utf8Bytes};
+use crate::utf8::Utf8Validator;
+
+/// What one step of parsing produced.
+pub(super) enum Step {
+    Event(Event),
+    /// Progress without an event (a non-final fragment); step again.
+    Continue,
+    /// The input holds no more whole frames (or stream-able bytes).
+    NeedMore,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Recv {
+    buf: BytesMut,
+    frame: Option<InFrame>,
+    message: Option<InMessage>,
+    utf8: Utf8Validator,
+    pub(super) eof: bool,
+}
+
+/// A frame whose header has been consumed.
+#[derive(Debug, Clone, Copy)]
+struct InFrame {
+    opcode: OpCode,
+    fin: bool,
+    mask: Option<[u8; 4]>,
+    /// Payload bytes not yet split off the buffer.
+    remaining: usize,
+    /// How many bytes at the front of the buffer are already unmasked (and
+    /// validated, for text).
+    ready: usize,
+    /// The payload offset of the buffer's first byte (the masking phase).
+    offset: usize,
+    /// Feed payload bytes to the UTF-8 validator as they arrive.
+    check_utf8: bool,
+}
+
+/// A data message whose first frame has arrived.
+#[derive(Debug)]
+struct InMessage {
+    kind: MessageKind,
+    /// Payload of the frames received so far (whole-message mode).
+    data: BytesMut,
+    /// Payload size so far, including frames already streamed out.
+    size: usize,
+    /// Delivered as fragments (it grew past the stream threshold).
+    streaming: bool,
+    /// A fragment of it has been delivered.
+    started: bool,
+}
+
+impl Recv {
+    pub(super) fn push(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    pub(super) fn buffered(&self) -> usize {
+        self.buf.len() + self.message.as_ref().map_or(0, |m| m.data.len())
+    }
+
+    /// Drops everything received: after a close frame or a failure.
+    pub(super) fn clear(&mut self) {
+        self.buf = BytesMut::new();
+        self.frame = None;
+        self.message = None;
+    }
+}
+
+impl Connection {
+    /// Parses as far as the next event.
+    pub(super) fn step(&mut self) -> Step {
+        match self.try_step() {
+            Ok(step) => step,
+            Err(e) => Step::Event(self.fail(e)),
+        }
+    }
+
+    fn try_step(&mut self) -> Result<Step, ProtocolError> {
+        let mut frame = match self.recv.frame {
+            Some(frame) => frame,
+            None => match self.read_header()? {
+                Some(Ok(frame)) => frame,
+                // Switching to streaming flushed what was buffered.
+                Some(Err(event)) => return Ok(Step::Event(event)),
+                None => return Ok(Step::NeedMore),
+            },
+        };
+        let recv = &mut self.recv;
+        let avail = recv.buf.len().min(frame.remaining);
+        if avail > frame.ready {
+            let fresh = &mut recv.buf[frame.ready..avail];
+            if let Some(key) = frame.mask {
+                apply_mask(fresh, key, frame.offset + frame.ready);
+            }
+            if frame.check_utf8 {
+                // RFC 6455 8.1, fail fast: as soon as the bytes seen cannot be UTF-8.
+                recv.utf8
+                    .feed(fresh)
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            frame.ready = avail;
+        }
+        let streaming =
+            !frame.opcode.is_control() && recv.message.as_ref().is_some_and(|m| m.streaming);
+        if streaming {
+            return self.stream(frame, avail);
+        }
+        if avail < frame.remaining {
+            recv.frame = Some(frame);
+            return Ok(Step::NeedMore);
+        }
+        recv.frame = None;
+        let payload = recv.buf.split_to(frame.remaining);
+        match frame.opcode {
+            OpCode::Ping => Ok(Step::Event(self.on_ping(payload.freeze()))),
+            OpCode::Pong => Ok(Step::Event(self.on_pong(payload.freeze()))),
+            OpCode::Close => self.on_close(&payload),
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                self.on_data(payload, frame.fin)
+            }
+        }
+    }
+
+    /// Reads and checks the next frame header. `Some(Err(event))` when the
+    /// message switched to streaming and its buffered start is an event.
+    fn read_header(&mut self) -> Result<Option<Result<InFrame, Event>>, ProtocolError> {
+        let Some((header, header_len)) = FrameHeader::parse(&self.recv.buf)? else {
+            return Ok(None);
+        };
+        // RFC 6455 5.2: RSV bits only with an extension that defines them.
+        if header.rsv != 0 {
+            return Err(ProtocolError::ReservedBits(header.rsv));
+        }
+        // RFC 6455 5.1: clients mask every frame, servers none.
+        match (self.role, header.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        let max_frame = self.config.max_frame_size;
+        if header.payload_len > max_frame as u64 {
+            return Err(ProtocolError::FrameTooLarge {
+                len: header.payload_len,
+                max: max_frame,
+            });
+        }
+        let len = header.payload_len as usize;
+        let mut frame = InFrame {
+            opcode: header.opcode,
+            fin: header.fin,
+            mask: header.mask,
+            remaining: len,
+            ready: 0,
+            offset: 0,
+            check_utf8: false,
+        };
+        let mut flushed = None;
+        if !header.opcode.is_control() {
+            flushed = self.start_data_frame(&mut frame, header_len)?;
+        }
+        self.recv.buf.advance(header_len);
+        self.recv.frame = Some(frame);
+        Ok(Some(match flushed {
+            Some(event) => Err(event),
+            None => Ok(frame),
+        }))
+    }
+
+    /// Checks a data frame against the fragment sequence and the message
+    /// limit, and decides how its payload is handled.
+    fn start_data_frame(
+        &mut self,
+        frame: &mut InFrame,
+        header_len: usize,
+    ) -> Result<Option<Event>, ProtocolError> {
+        let len = frame.remaining;
+        let max_message = self.config.max_message_size;
+        let recv = &mut self.recv;
+        let message = match (frame.opcode, recv.message.as_mut()) {
+            // RFC 6455 5.4: fragments of one message are not interleaved.
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Text | OpCode::Binary, Some(_)) => {
+                return Err(ProtocolError::ExpectedContinuation)
+            }
+            (OpCode::Continuation, Some(message)) => message,
+            // Text or binary (the caller passes no control frames).
+            (opcode, _) => {
+                let kind = if opcode == OpCode::Text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                };
+                recv.utf8.reset();
+                recv.message.insert(InMessage {
+                    kind,
+                    data: BytesMut::new(),
+                    size: 0,
+                    streaming: false,
+                    started: false,
+                })
+            }
+        };
+        let size = message.size as u64 + len as u64;
+        if size > max_message as u64 {
+            return Err(ProtocolError::MessageTooLarge {
+                len: size,
+                max: max_message,
+            });
+        }
+        let single = message.size == 0 && frame.fin && !message.started;
+        message.size += len;
+        let mut flushed = None;
+        if !message.streaming
+            && self
+                .config
+                .stream_threshold
+                .is_some_and(|t| size > t as u64)
+        {
+            message.streaming = true;
+            if !message.data.is_empty() {
+                message.started = true;
+                flushed = Some(Event::Fragment(Fragment {
+                    kind: message.kind,
+                    data: message.data.split().freeze(),
+                    is_first: true,
+                    is_last: false,
+                }));
+            }
+        }
+        // A single-frame text message whose payload is all here is validated
+        // once, when it becomes `Utf8Bytes`; anything else as it arrives.
+        let whole_now = recv.buf.len() - header_len >= len;
+        frame.check_utf8 =
+            message.kind == MessageKind::Text && (message.streaming || !(single && whole_now));
+        Ok(flushed)
+    }
+
+    /// Delivers what has arrived of a streamed message's frame.
+    fn stream(&mut self, mut frame: InFrame, avail: usize) -> Result<Step, ProtocolError> {
+        let recv = &mut self.recv;
+        let data = recv.buf.split_to(avail).freeze();
+        frame.remaining -= avail;
+        frame.offset += avail;
+        frame.ready = 0;
+        let frame_done = frame.remaining == 0;
+        recv.frame = (!frame_done).then_some(frame);
+        let is_last = frame_done && frame.fin;
+        if is_last && !recv.utf8.is_complete() {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        if data.is_empty() && !is_last {
+            return Ok(if frame_done {
+                Step::Continue
+            } else {
+                Step::NeedMore
+            });
+        }
+        let Some(message) = recv.message.as_mut() else {
+            return Ok(Step::Continue);
+        };
+        let fragment = Fragment {
+            kind: message.kind,
+            data,
+            is_first: !message.started,
+            is_last,
+        };
+        message.started = true;
+        if is_last {
+            recv.message = None;
+        }
+        Ok(Step::Event(Event::Fragment(fragment)))
+    }
+
+    /// A whole data frame (whole-message mode).
+    fn on_data(&mut self, payload: BytesMut, fin: bool) -> Result<Step, ProtocolError> {
+        let recv = &mut self.recv;
+        let Some(message) = recv.message.as_mut() else {
+            return Ok(Step::Continue);
+        };
+        if message.data.is_empty() {
+            message.data = payload;
+        } else {
+            message.data.extend_from_slice(&payload);
+        }
+        if !fin {
+            return Ok(Step::Continue);
+        }
+        let kind = message.kind;
+        let data = std::mem::take(&mut message.data).freeze();
+        recv.message = None;
+        Ok(Step::Event(match kind {
+            MessageKind::Binary => Event::Binary(data),
+            MessageKind::Text => {
+                Event::Text(Utf8Bytes::try_from(data).map_err(|_| ProtocolError::InvalidUtf8)?)
+            }
+        }))
+    }
+
+    fn on_ping(&mut self, payload: Bytes) -> Event {
+        // RFC 6455 5.5.2: answer with a pong carrying the same payload. One
+        // pending pong at most: a newer ping replaces its payload (5.5.3).
+        if self.config.auto_pong && !self.close_sent {
+            self.pending_pong = Some(payload.clone());
+        }
+        Event::Ping(payload)
+    }
+
+    fn on_pong(&mut self, payload: Bytes) -> Event {
+        self.timers.pong_received(&payload);
+        Event::Pong(payload)
+    }
+
+    fn on_close(&mut self, payload: &[u8]) -> Result<Step, ProtocolError> {
+        let frame = CloseFrame::parse(payload)?;
+        // RFC 6455 5.5.1: after a close frame, nothing more is read.
+        self.recv.clear();
+        match std::mem::replace(&mut self.phase, Phase::Done) {
+            Phase::Open => {
+                if self.config.auto_close {
+                    // Echo the code (an empty close gets an empty one).
+                    let code = (frame.code != CloseCode::NO_STATUS).then_some(frame.code);
+                    self.queue_close(code, "");
+                    self.finish_closing_handshake(frame.clone());
+                } else {
+                    self.phase = Phase::CloseReceived {
+                        frame: frame.clone(),
+                    };
+                }
+                Ok(Step::Event(Event::CloseReceived(frame)))
+            }
+            // The peer's answer to our close.
+            Phase::CloseSent { .. } => {
+                self.finish_closing_handshake(frame);
+                Ok(Step::Continue)
+            }
+            other => {
+                self.phase = other;
+                Ok(Step::Continue)
+            }
+        }
+    }
+
+    /// Fails the connection for a protocol violation (RFC 6455 7.1.7): the
+    /// close frame with the violation's code is queued, nothing more is
+    /// read, and the transport is to be closed.
+    fn fail(&mut self, error: ProtocolError) -> Event {
+        if !self.close_sent {
+            let reason = error.to_string();
+            self.queue_close(Some(error.close_code()), &reason);
+        }
+        self.end(CloseReason::Protocol(error));
+        self.follow_up
+            .take()
+            .unwrap_or(Event::Closed(CloseReason::Abnormal))
+    }
+}

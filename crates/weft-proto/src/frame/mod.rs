@@ -1,0 +1,10 @@
+//! The frame layer: opcodes, header parsing and encoding, masking
+//! (RFC 6455 section 5).
+
+mod header;
+mod mask;
+mod opcode;
+
+pub use header::{FrameHeader, MAX_HEADER_LEN};
+pub use mask::{apply_mask, apply_mask_naive};
+pub use opcode::OpCode;

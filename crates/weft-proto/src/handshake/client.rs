@@ -1,0 +1,411 @@
+//! The client's side: write the request, check the response.
+
+use std::time::Instant;
+
+use base64::Engine as _;
+use bytes::Bytes;
+
+use super::{
+    accept_key, check_header, extension_name, write_header, HandshakeError, Headers, HttpResponse,
+    MAX_REJECTION_BODY,
+};
+use crate::config::Config;
+use crate::connection::{Connection, MaskKeys};
+
+/// What a client asks for: where, and with which options.
+///
+/// ```
+/// use weft_proto::handshake::ClientRequest;
+/// let request = ClientRequest::new("example.com", "/chat")
+///     .origin("https://example.com")
+///     .subprotocol("chat.v2")
+///     .header("Authorization", "Bearer t0ken");
+/// # let _ = request;
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientRequest {
+    host: String,
+    target: String,
+    origin: Option<String>,
+    subprotocols: Vec<String>,
+    extensions: Vec<String>,
+    headers: Vec<(String, String)>,
+}
+
+impl ClientRequest {
+    /// A request for `target` (path and query, starting with `/`) on `host`
+    /// (the `Host` header: a host name, with `:port` if not the default).
+    pub fn new(host: impl Into<String>, target: impl Into<String>) -> Self {
+        ClientRequest {
+            host: host.into(),
+            target: target.into(),
+            origin: None,
+            subprotocols: Vec::new(),
+            extensions: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Sends an `Origin` header.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Offers a subprotocol; call again to offer more, most preferred first.
+    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
+        self.subprotocols.push(protocol.into());
+        self
+    }
+
+    /// Offers an extension, as it appears in `Sec-WebSocket-Extensions`
+    /// (`name; param=value`).
+    pub fn extension(mut self, offer: impl Into<String>) -> Self {
+        self.extensions.push(offer.into());
+        self
+    }
+
+    /// Adds a header field.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// The server's 101 response, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    headers: Headers,
+    subprotocol: Option<String>,
+    extensions: Vec<String>,
+}
+
+impl Response {
+    /// Every header field of the response.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The subprotocol the server chose, one of those offered.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    /// The extensions the server accepted, each as sent.
+    pub fn extensions(&self) -> &[String] {
+        &self.extensions
+    }
+}
+
+#[derive(Debug)]
+enum Stage {
+    Reading,
+    /// A non-101 head arrived; reading the start of its body.
+    ReadingRejection {
+        response: HttpResponse,
+        head_len: usize,
+        want: usize,
+    },
+    Succeeded {
+        head_len: usize,
+    },
+    Done,
+}
+
+/// The client's opening handshake.
+///
+/// Write the request with [`write_request`](Self::write_request), feed the
+/// server's bytes to [`handle_data`](Self::handle_data) until it returns the
+/// [`Response`], then make the [`Connection`] with
+/// [`into_connection`](Self::into_connection), which keeps any bytes that
+/// followed the response.
+#[derive(Debug)]
+pub struct ClientHandshake {
+    config: Config,
+    request: ClientRequest,
+    key: String,
+    buf: Vec<u8>,
+    deadline: Option<Instant>,
+    stage: Stage,
+}
+
+impl ClientHandshake {
+    /// A handshake for `request`, keyed with `nonce` (RFC 6455 4.1: 16 bytes
+    /// "randomly selected"; the caller draws them, adapters from the OS).
+    /// The handshake timeout counts from `now`.
+    ///
+    /// Fails with [`HandshakeError::InvalidInput`] if the request has a
+    /// header that would break the head or a target not starting with `/`.
+    pub fn new(
+        request: ClientRequest,
+        config: Config,
+        nonce: [u8; 16],
+        now: Instant,
+    ) -> Result<Self, HandshakeError> {
+        check_header("Host", &request.host)?;
+        if request.host.is_empty() {
+            return Err(HandshakeError::InvalidInput("empty host".into()));
+        }
+        if !request.target.starts_with('/') || request.target.bytes().any(|b| b <= b' ') {
+            return Err(HandshakeError::InvalidInput(format!(
+                "request target {:?} must start with / and hold no spaces or control characters",
+                request.target
+            )));
+        }
+        if let Some(origin) = &request.origin {
+            check_header("Origin", origin)?;
+        }
+        for value in request.subprotocols.iter().chain(&request.extensions) {
+            check_header("Sec-WebSocket-Protocol", value)?;
+        }
+        for (name, value) in &request.headers {
+            check_header(name, value)?;
+        }
+        Ok(ClientHandshake {
+            deadline: config.handshake_timeout.map(|t| now + t),
+            config,
+            request,
+            key: base64::engine::general_purpose::STANDARD.encode(nonce),
+            buf: Vec::new(),
+            stage: Stage::Reading,
+        })
+    }
+
+    /// Writes the request head (RFC 6455 4.1) to `out`.
+    pub fn write_request(&self, out: &mut Vec<u8>) {
+        let r = &self.request;
+        out.extend_from_slice(format!("GET {} HTTP/1.1\r\n", r.target).as_bytes());
+        write_header(out, "Host", &r.host);
+        write_header(out, "Upgrade", "websocket");
+        write_header(out, "Connection", "Upgrade");
+        write_header(out, "Sec-WebSocket-Key", &self.key);
+        write_header(out, "Sec-WebSocket-Version", "13");
+        if let Some(origin) = &r.origin {
+            write_header(out, "Origin", origin);
+        }
+        if !r.subprotocols.is_empty() {
+            write_header(out, "Sec-WebSocket-Protocol", &r.subprotocols.join(", "));
+        }
+        if !r.extensions.is_empty() {
+            write_header(out, "Sec-WebSocket-Extensions", &r.extensions.join(", "));
+        }
+        for (name, value) in &r.headers {
+            write_header(out, name, value);
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// Bytes from the server, in any chunks. Returns the checked response
+    /// once the head is complete; fails if the server refused (with its
+    /// status, headers and the start of its body) or answered wrongly.
+    pub fn handle_data(&mut self, data: &[u8]) -> Result<Option<Response>, HandshakeError> {
+        match &self.stage {
+            Stage::Reading | Stage::ReadingRejection { .. } | Stage::Succeeded { .. } => {
+                self.buf.extend_from_slice(data)
+            }
+            Stage::Done => return Ok(None),
+        }
+        let result = match &self.stage {
+            Stage::Reading => self.parse(),
+            Stage::ReadingRejection { .. } => self.check_rejection_body().map(|()| None),
+            Stage::Succeeded { .. } | Stage::Done => Ok(None),
+        };
+        if result.is_err() {
+            self.stage = Stage::Done;
+        }
+        result
+    }
+
+    /// The transport closed: the error to report. A rejection keeps the
+    /// body that arrived.
+    pub fn handle_eof(&mut self) -> HandshakeError {
+        match std::mem::replace(&mut self.stage, Stage::Done) {
+            Stage::ReadingRejection {
+                mut response,
+                head_len,
+                ..
+            } => {
+                let body = self.buf.get(head_len..).unwrap_or(&[]);
+                response.body = Bytes::copy_from_slice(&body[..body.len().min(MAX_REJECTION_BODY)]);
+                HandshakeError::Rejected(Box::new(response))
+            }
+            _ => HandshakeError::ConnectionClosed,
+        }
+    }
+
+    /// When the handshake times out, while the response is awaited.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.stage {
+            Stage::Reading | Stage::ReadingRejection { .. } => self.deadline,
+            _ => None,
+        }
+    }
+
+    /// Fails with [`HandshakeError::TimedOut`] if the response is still
+    /// incomplete at the deadline. Spurious calls are harmless.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError> {
+        match self.poll_timeout() {
+            Some(deadline) if now >= deadline => {
+                self.stage = Stage::Done;
+                Err(HandshakeError::TimedOut)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The connection, once [`handle_data`](Self::handle_data) has returned
+    /// the response, with the bytes that followed it already fed to it.
+    pub fn into_connection(
+        self,
+        mask_keys: impl MaskKeys + 'static,
+        now: Instant,
+    ) -> Result<Connection, HandshakeError> {
+        let Stage::Succeeded { head_len } = self.stage else {
+            return Err(HandshakeError::NotReady);
+        };
+        let mut connection = Connection::client(self.config, mask_keys, now);
+        let leftover = self.buf.get(head_len..).unwrap_or(&[]);
+        if !leftover.is_empty() {
+            connection.handle_data(now, leftover);
+        }
+        Ok(connection)
+    }
+
+    fn parse(&mut self) -> Result<Option<Response>, HandshakeError> {
+        let limit = self.config.max_handshake_size;
+        let mut headers = vec![httparse::EMPTY_HEADER; self.config.max_headers];
+        let mut resp = httparse::Response::new(&mut headers);
+        let window = &self.buf[..self.buf.len().min(limit)];
+        let head_len = match resp.parse(window) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) if window.len() >= limit => {
+                return Err(HandshakeError::TooLarge { limit })
+            }
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(HandshakeError::TooManyHeaders {
+                    limit: self.config.max_headers,
+                })
+            }
+            Err(e) => return Err(HandshakeError::Malformed(e.to_string())),
+        };
+        let status = resp.code.unwrap_or(0);
+        let reason = resp.reason.unwrap_or("").to_owned();
+        let headers = Headers::from_httparse(resp.headers);
+        if status != 101 {
+            return self.start_rejection(status, reason, headers, head_len);
+        }
+        let response = self.check(headers)?;
+        self.stage = Stage::Succeeded { head_len };
+        Ok(Some(response))
+    }
+
+    /// RFC 6455 4.1: the checks a client makes of a 101 response.
+    fn check(&self, headers: Headers) -> Result<Response, HandshakeError> {
+        if !headers.has_token("upgrade", "websocket") {
+            return Err(HandshakeError::InvalidHeader {
+                name: "Upgrade",
+                problem: "does not contain \"websocket\"",
+            });
+        }
+        if !headers.has_token("connection", "upgrade") {
+            return Err(HandshakeError::InvalidHeader {
+                name: "Connection",
+                problem: "does not contain \"Upgrade\"",
+            });
+        }
+        match headers.single("sec-websocket-accept")? {
+            Some(accept) if accept == accept_key(self.key.as_bytes()).as_bytes() => {}
+            Some(_) => return Err(HandshakeError::WrongAccept),
+            None => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Accept")),
+        }
+        let protocols: Vec<&str> = headers.list("sec-websocket-protocol").collect();
+        if protocols.len() > 1 {
+            return Err(HandshakeError::InvalidHeader {
+                name: "Sec-WebSocket-Protocol",
+                problem: "names more than one subprotocol",
+            });
+        }
+        let subprotocol = protocols.first().map(|p| (*p).to_owned());
+        if let Some(p) = &subprotocol {
+            if !self.request.subprotocols.contains(p) {
+                return Err(HandshakeError::UnexpectedSubprotocol(p.clone()));
+            }
+        }
+        let mut extensions = Vec::new();
+        for item in headers.list("sec-websocket-extensions") {
+            let name = extension_name(item);
+            let offered = self
+                .request
+                .extensions
+                .iter()
+                .any(|offer| extension_name(offer).eq_ignore_ascii_case(name));
+            if !offered {
+                return Err(HandshakeError::UnexpectedExtension(item.to_owned()));
+            }
+            extensions.push(item.to_owned());
+        }
+        Ok(Response {
+            headers,
+            subprotocol,
+            extensions,
+        })
+    }
+
+    /// A refusal: keep reading until the start of its body is here.
+    fn start_rejection(
+        &mut self,
+        status: u16,
+        reason: String,
+        headers: Headers,
+        head_len: usize,
+    ) -> Result<Option<Response>, HandshakeError> {
+        let chunked = headers.has_token("transfer-encoding", "chunked");
+        let length = headers
+            .get_str("content-length")
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        let want = match length {
+            _ if matches!(status, 100..=199 | 204 | 304) => 0,
+            // A chunked body's end is not worth parsing here: keep what came.
+            _ if chunked => 0,
+            Some(n) => n.min(MAX_REJECTION_BODY),
+            // Delimited by the end of the connection.
+            None => MAX_REJECTION_BODY,
+        };
+        self.stage = Stage::ReadingRejection {
+            response: HttpResponse {
+                status,
+                reason,
+                headers,
+                body: Bytes::new(),
+            },
+            head_len,
+            want,
+        };
+        self.check_rejection_body().map(|()| None)
+    }
+
+    /// Fails with the rejection once `want` body bytes are here (or, when
+    /// `want` is 0, at once with whatever came along).
+    fn check_rejection_body(&mut self) -> Result<(), HandshakeError> {
+        let Stage::ReadingRejection { head_len, want, .. } = self.stage else {
+            return Ok(());
+        };
+        let have = self.buf.len() - head_len;
+        if want > 0 && have < want {
+            return Ok(());
+        }
+        let keep = if want == 0 {
+            have.min(MAX_REJECTION_BODY)
+        } else {
+            want
+        };
+        let Stage::ReadingRejection { mut response, .. } =
+            std::mem::replace(&mut self.stage, Stage::Done)
+        else {
+            return Ok(());
+        };
+        response.body = Bytes::copy_from_slice(&self.buf[head_len..head_len + keep]);
+        Err(HandshakeError::Rejected(Box::new(response)))
+    }
+}

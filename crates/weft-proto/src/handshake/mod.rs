@@ -1,0 +1,148 @@
+//! The opening handshake (RFC 6455 section 4), for both roles, as state
+//! machines of their own that hand over any bytes that follow the handshake
+//! to the [`Connection`](crate::Connection).
+
+mod client;
+mod error;
+mod server;
+
+pub use client::{ClientHandshake, ClientRequest, Response};
+pub use error::{HandshakeError, HttpResponse};
+pub use server::{Accept, Reject, Request, ServerHandshake};
+
+use base64::Engine as _;
+use sha1::{Digest, Sha1};
+
+/// The GUID appended to the key to compute `Sec-WebSocket-Accept` (RFC 6455 1.3).
+const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// The most body bytes of a rejection a client keeps for its error.
+const MAX_REJECTION_BODY: usize = 4096;
+
+/// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key`: base64(SHA-1(key + GUID)).
+///
+/// ```
+/// // The example from RFC 6455 section 1.3.
+/// assert_eq!(
+///     weft_proto::handshake::accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+///     "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+/// );
+/// ```
+pub fn accept_key(key: &[u8]) -> String {
+    let mut sha1 = Sha1::new();
+    sha1.update(key);
+    sha1.update(GUID.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(sha1.finalize())
+}
+
+/// The header fields of a request or response, in order, names as received.
+/// Lookups ignore ASCII case, as HTTP requires.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Headers(Vec<(String, Vec<u8>)>);
+
+impl Headers {
+    fn from_httparse(headers: &[httparse::Header<'_>]) -> Headers {
+        Headers(
+            headers
+                .iter()
+                .map(|h| (h.name.to_owned(), h.value.to_owned()))
+                .collect(),
+        )
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The first value of `name`, if it is UTF-8.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// Every value of `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// Every header field, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+    }
+
+    /// The number of header fields.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no header fields.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The comma-separated items of every `name` field, trimmed, empty ones
+    /// skipped (RFC 9110 5.6.1). Items that are not UTF-8 are skipped.
+    fn list<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.get_all(name)
+            .filter_map(|v| std::str::from_utf8(v).ok())
+            .flat_map(|v| v.split(','))
+            .map(|item| item.trim_matches([' ', '\t']))
+            .filter(|item| !item.is_empty())
+    }
+
+    /// Whether the `name` list holds `token`, ignoring ASCII case.
+    fn has_token(&self, name: &str, token: &str) -> bool {
+        self.list(name).any(|item| item.eq_ignore_ascii_case(token))
+    }
+
+    /// The single value of `name`: `Ok(None)` if absent, an error if repeated.
+    fn single(&self, name: &'static str) -> Result<Option<&[u8]>, HandshakeError> {
+        let mut values = self.get_all(name);
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(HandshakeError::InvalidHeader {
+                name,
+                problem: "appears more than once",
+            });
+        }
+        Ok(first)
+    }
+}
+
+/// The name of an extension offer or response item: what precedes the first `;`.
+fn extension_name(item: &str) -> &str {
+    item.split(';')
+        .next()
+        .unwrap_or("")
+        .trim_matches([' ', '\t'])
+}
+
+/// Checks a header field the application wants to send: a token name and a
+/// value without line breaks, so no header can be injected.
+fn check_header(name: &str, value: &str) -> Result<(), HandshakeError> {
+    let token = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c);
+    if name.is_empty() || !name.bytes().all(token) {
+        return Err(HandshakeError::InvalidInput(format!(
+            "header name {name:?} is not an HTTP token"
+        )));
+    }
+    if value.bytes().any(|c| c == b'\r' || c == b'\n' || c == 0) {
+        return Err(HandshakeError::InvalidInput(format!(
+            "header {name} has a line break or NUL in its value"
+        )));
+    }
+    Ok(())
+}
+
+fn write_header(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}

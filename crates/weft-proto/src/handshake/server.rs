@@ -1,0 +1,419 @@
+//! The server's side: parse and validate the request, let the application
+//! decide, answer 101 or an error.
+
+use std::time::Instant;
+
+use base64::Engine as _;
+
+use super::error::reason_phrase;
+use super::{accept_key, check_header, write_header, HandshakeError, Headers};
+use crate::config::Config;
+use crate::connection::Connection;
+
+/// A validated WebSocket handshake request, for the application to accept
+/// or reject.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    target: String,
+    headers: Headers,
+    host: String,
+    origin: Option<String>,
+    subprotocols: Vec<String>,
+    extensions: Vec<String>,
+    key: String,
+}
+
+impl Request {
+    /// The request target as sent: path and query, e.g. `/chat?room=1`.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The path part of the target.
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("")
+    }
+
+    /// The query part of the target, without the `?`.
+    pub fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, q)| q)
+    }
+
+    /// Every header field.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The `Host` header.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The `Origin` header, sent by browsers (RFC 6455 10.2).
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+
+    /// The subprotocols offered, in the client's order of preference.
+    pub fn subprotocols(&self) -> &[String] {
+        &self.subprotocols
+    }
+
+    /// The extension offers, each as sent (`name; param=value`).
+    pub fn extensions(&self) -> &[String] {
+        &self.extensions
+    }
+}
+
+/// How the application accepts a request: which subprotocol, which extra headers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Accept {
+    subprotocol: Option<String>,
+    headers: Vec<(String, String)>,
+}
+
+impl Accept {
+    /// Accepts with no subprotocol and no extra headers.
+    pub fn new() -> Self {
+        Accept::default()
+    }
+
+    /// Chooses one of the subprotocols the client offered.
+    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
+        self.subprotocol = Some(protocol.into());
+        self
+    }
+
+    /// Adds a header to the 101 response (a `Set-Cookie`, say).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// How the application rejects a request: any status, headers and body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reject {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reject {
+    /// Rejects with `status` (for instance 401, 403, 404 or 429).
+    pub fn new(status: u16) -> Self {
+        Reject {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a header to the response.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the response body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Stage {
+    Reading,
+    Requested,
+    Accepted,
+    Done,
+}
+
+/// The server's opening handshake.
+///
+/// Feed it what the client sends with [`handle_data`](Self::handle_data)
+/// until it returns the [`Request`]; then [`accept`](Self::accept) or
+/// [`reject`](Self::reject), write out the response, and turn an accepted
+/// handshake into a [`Connection`] with [`into_connection`](Self::into_connection),
+/// which keeps any bytes that followed the request.
+///
+/// ```
+/// use std::time::Instant;
+/// use weft_proto::handshake::{Accept, ServerHandshake};
+/// use weft_proto::{Config, Event};
+///
+/// let now = Instant::now();
+/// let mut handshake = ServerHandshake::new(Config::default(), now);
+/// let request = handshake
+///     .handle_data(
+///         b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+///           Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+///           Sec-WebSocket-Version: 13\r\n\r\n",
+///     )
+///     .unwrap()
+///     .expect("the request is complete");
+/// assert_eq!(request.path(), "/chat");
+///
+/// let mut response = Vec::new();
+/// handshake.accept(Accept::new(), &mut response).unwrap();
+/// assert!(response.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+/// let mut connection = handshake.into_connection(now).unwrap();
+/// assert_eq!(connection.poll_event(), None);
+/// ```
+#[derive(Debug)]
+pub struct ServerHandshake {
+    config: Config,
+    buf: Vec<u8>,
+    /// Bytes of `buf` taken by the request head, once parsed.
+    head_len: usize,
+    deadline: Option<Instant>,
+    stage: Stage,
+    request: Option<Request>,
+}
+
+impl ServerHandshake {
+    /// A handshake that starts at `now` (the handshake timeout counts from it)
+    /// and applies `config`'s handshake limits; the connection gets `config`.
+    pub fn new(config: Config, now: Instant) -> Self {
+        ServerHandshake {
+            deadline: config.handshake_timeout.map(|t| now + t),
+            config,
+            buf: Vec::new(),
+            head_len: 0,
+            stage: Stage::Reading,
+            request: None,
+        }
+    }
+
+    /// Bytes from the client. Returns the request once its head is complete
+    /// and valid; an error carries the HTTP status to answer with (see
+    /// [`HandshakeError::write_response`]). Bytes after the head are kept
+    /// for the connection.
+    pub fn handle_data(&mut self, data: &[u8]) -> Result<Option<Request>, HandshakeError> {
+        match self.stage {
+            Stage::Reading => {}
+            Stage::Requested | Stage::Accepted => {
+                self.buf.extend_from_slice(data);
+                return Ok(None);
+            }
+            Stage::Done => return Ok(None),
+        }
+        self.buf.extend_from_slice(data);
+        match self.parse() {
+            Ok(None) => Ok(None),
+            Ok(Some(request)) => {
+                self.stage = Stage::Requested;
+                self.request = Some(request.clone());
+                Ok(Some(request))
+            }
+            Err(e) => {
+                self.stage = Stage::Done;
+                Err(e)
+            }
+        }
+    }
+
+    fn parse(&mut self) -> Result<Option<Request>, HandshakeError> {
+        let limit = self.config.max_handshake_size;
+        let mut headers = vec![httparse::EMPTY_HEADER; self.config.max_headers];
+        let mut req = httparse::Request::new(&mut headers);
+        // Never look past the limit, whatever arrived.
+        let window = &self.buf[..self.buf.len().min(limit)];
+        let head_len = match req.parse(window) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) if window.len() >= limit => {
+                return Err(HandshakeError::TooLarge { limit })
+            }
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(HandshakeError::TooManyHeaders {
+                    limit: self.config.max_headers,
+                })
+            }
+            Err(e) => return Err(HandshakeError::Malformed(e.to_string())),
+        };
+        let method = req.method.unwrap_or("");
+        if method != "GET" {
+            return Err(HandshakeError::MethodNotAllowed(method.to_owned()));
+        }
+        // RFC 6455 4.1: "The method of the request MUST be GET, and the HTTP
+        // version MUST be at least 1.1."
+        if req.version != Some(1) {
+            return Err(HandshakeError::HttpVersion);
+        }
+        let target = req.path.unwrap_or("").to_owned();
+        let headers = Headers::from_httparse(req.headers);
+        let request = validate(target, headers)?;
+        self.head_len = head_len;
+        Ok(Some(request))
+    }
+
+    /// Accepts the request: writes the 101 response to `out`.
+    ///
+    /// Fails with [`HandshakeError::InvalidInput`] if the subprotocol was not
+    /// offered or a header would break the response, and with
+    /// [`HandshakeError::NotReady`] if no request is pending.
+    pub fn accept(&mut self, accept: Accept, out: &mut Vec<u8>) -> Result<(), HandshakeError> {
+        let (Stage::Requested, Some(request)) = (&self.stage, &self.request) else {
+            return Err(HandshakeError::NotReady);
+        };
+        if let Some(protocol) = &accept.subprotocol {
+            if !request.subprotocols.iter().any(|p| p == protocol) {
+                return Err(HandshakeError::InvalidInput(format!(
+                    "subprotocol {protocol:?} was not offered by the client"
+                )));
+            }
+        }
+        for (name, value) in &accept.headers {
+            check_header(name, value)?;
+        }
+        out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+        write_header(out, "Upgrade", "websocket");
+        write_header(out, "Connection", "Upgrade");
+        write_header(
+            out,
+            "Sec-WebSocket-Accept",
+            &accept_key(request.key.as_bytes()),
+        );
+        if let Some(protocol) = &accept.subprotocol {
+            write_header(out, "Sec-WebSocket-Protocol", protocol);
+        }
+        for (name, value) in &accept.headers {
+            write_header(out, name, value);
+        }
+        out.extend_from_slice(b"\r\n");
+        self.stage = Stage::Accepted;
+        Ok(())
+    }
+
+    /// Rejects the request: writes the response to `out`. The transport
+    /// should be closed once it is written.
+    pub fn reject(&mut self, reject: Reject, out: &mut Vec<u8>) -> Result<(), HandshakeError> {
+        if self.stage != Stage::Requested {
+            return Err(HandshakeError::NotReady);
+        }
+        if !(200..=599).contains(&reject.status) {
+            return Err(HandshakeError::InvalidInput(format!(
+                "status {} cannot reject a handshake",
+                reject.status
+            )));
+        }
+        for (name, value) in &reject.headers {
+            check_header(name, value)?;
+        }
+        let status = reject.status;
+        out.extend_from_slice(
+            format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status)).as_bytes(),
+        );
+        for (name, value) in &reject.headers {
+            write_header(out, name, value);
+        }
+        write_header(out, "Connection", "close");
+        write_header(out, "Content-Length", &reject.body.len().to_string());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&reject.body);
+        self.stage = Stage::Done;
+        Ok(())
+    }
+
+    /// When the handshake times out, while the request is still being read.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.stage {
+            Stage::Reading => self.deadline,
+            _ => None,
+        }
+    }
+
+    /// Fails with [`HandshakeError::TimedOut`] (answered with 408) if the
+    /// request is still incomplete at the deadline. Spurious calls are harmless.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError> {
+        match self.poll_timeout() {
+            Some(deadline) if now >= deadline => {
+                self.stage = Stage::Done;
+                Err(HandshakeError::TimedOut)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The connection, after [`accept`](Self::accept), with the bytes that
+    /// followed the request already fed to it.
+    pub fn into_connection(self, now: Instant) -> Result<Connection, HandshakeError> {
+        if self.stage != Stage::Accepted {
+            return Err(HandshakeError::NotReady);
+        }
+        let mut connection = Connection::server(self.config, now);
+        let leftover = self.buf.get(self.head_len..).unwrap_or(&[]);
+        if !leftover.is_empty() {
+            connection.handle_data(now, leftover);
+        }
+        Ok(connection)
+    }
+}
+
+/// The checks of RFC 6455 4.2.1 on a parsed GET request.
+fn validate(target: String, headers: Headers) -> Result<Request, HandshakeError> {
+    let host = match headers.single("host")? {
+        Some(host) if !host.is_empty() => String::from_utf8_lossy(host).into_owned(),
+        _ => return Err(HandshakeError::MissingHeader("Host")),
+    };
+    if headers.get("upgrade").is_none() {
+        return Err(HandshakeError::MissingHeader("Upgrade"));
+    }
+    if !headers.has_token("upgrade", "websocket") {
+        return Err(HandshakeError::InvalidHeader {
+            name: "Upgrade",
+            problem: "does not contain \"websocket\"",
+        });
+    }
+    if !headers.has_token("connection", "upgrade") {
+        return Err(HandshakeError::InvalidHeader {
+            name: "Connection",
+            problem: "does not contain \"Upgrade\"",
+        });
+    }
+    match headers.single("sec-websocket-version")? {
+        None => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Version")),
+        Some(b"13") => {}
+        Some(v) => {
+            return Err(HandshakeError::UnsupportedVersion(
+                String::from_utf8_lossy(v).into_owned(),
+            ))
+        }
+    }
+    let key = match headers.single("sec-websocket-key")? {
+        None => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Key")),
+        Some(key) => {
+            let decoded = base64::engine::general_purpose::STANDARD.decode(key);
+            if decoded.map(|k| k.len()) != Ok(16) {
+                return Err(HandshakeError::InvalidHeader {
+                    name: "Sec-WebSocket-Key",
+                    problem: "is not the base64 encoding of 16 bytes",
+                });
+            }
+            // Base64 is ASCII, so this is exact.
+            String::from_utf8_lossy(key).into_owned()
+        }
+    };
+    let origin = headers
+        .get("origin")
+        .map(|o| String::from_utf8_lossy(o).into_owned());
+    let subprotocols = headers
+        .list("sec-websocket-protocol")
+        .map(str::to_owned)
+        .collect();
+    let extensions = headers
+        .list("sec-websocket-extensions")
+        .map(str::to_owned)
+        .collect();
+    Ok(Request {
+        target,
+        headers,
+        host,
+        origin,
+        subprotocols,
+        extensions,
+        key,
+    })
+}

@@ -1,0 +1,174 @@
+//! What the connection hands to the application: messages, fragments and
+//! the [`Event`] enum.
+
+use std::fmt;
+use std::ops::Deref;
+
+use bytes::Bytes;
+use bytestring::ByteString;
+
+use crate::close::{CloseFrame, CloseReason};
+use crate::utf8::InvalidUtf8;
+
+/// Bytes known to be valid UTF-8: the payload of a text message.
+///
+/// Dereferences to `str` without checking again, and converts into
+/// [`Bytes`] without copying.
+///
+/// ```
+/// use weft_proto::Utf8Bytes;
+/// let text = Utf8Bytes::from("héllo");
+/// assert_eq!(&*text, "héllo");
+/// assert!(Utf8Bytes::try_from(bytes::Bytes::from_static(b"\xff")).is_err());
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Utf8Bytes(ByteString);
+
+impl Utf8Bytes {
+    /// Text from a static string, without copying.
+    pub const fn from_static(text: &'static str) -> Self {
+        Utf8Bytes(ByteString::from_static(text))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The underlying bytes.
+    pub fn as_bytes(&self) -> &Bytes {
+        self.0.as_bytes()
+    }
+
+    /// Converts into the underlying bytes, without copying.
+    pub fn into_bytes(self) -> Bytes {
+        self.0.into_bytes()
+    }
+}
+
+impl Deref for Utf8Bytes {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Utf8Bytes {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for Utf8Bytes {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl From<String> for Utf8Bytes {
+    fn from(s: String) -> Self {
+        Utf8Bytes(ByteString::from(s))
+    }
+}
+
+impl From<&str> for Utf8Bytes {
+    fn from(s: &str) -> Self {
+        Utf8Bytes(ByteString::from(s))
+    }
+}
+
+impl TryFrom<Bytes> for Utf8Bytes {
+    type Error = InvalidUtf8;
+    fn try_from(bytes: Bytes) -> Result<Self, InvalidUtf8> {
+        ByteString::try_from(bytes)
+            .map(Utf8Bytes)
+            .map_err(|_| InvalidUtf8)
+    }
+}
+
+impl TryFrom<Vec<u8>> for Utf8Bytes {
+    type Error = InvalidUtf8;
+    fn try_from(bytes: Vec<u8>) -> Result<Self, InvalidUtf8> {
+        Utf8Bytes::try_from(Bytes::from(bytes))
+    }
+}
+
+impl From<Utf8Bytes> for Bytes {
+    fn from(text: Utf8Bytes) -> Bytes {
+        text.into_bytes()
+    }
+}
+
+impl PartialEq<str> for Utf8Bytes {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Utf8Bytes {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Debug for Utf8Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Utf8Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+/// The kind of a data message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// UTF-8 text (opcode 0x1).
+    Text,
+    /// Binary data (opcode 0x2).
+    Binary,
+}
+
+/// A piece of a message too large to buffer whole, delivered as it arrives
+/// (see [`Config::stream_threshold`](crate::Config::stream_threshold)).
+///
+/// Text pieces have been validated as far as they go, but a code point may
+/// straddle two pieces; the concatenation of a message's pieces is valid UTF-8.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fragment {
+    /// The message's kind.
+    pub kind: MessageKind,
+    /// The bytes of this piece (possibly empty on the last one).
+    pub data: Bytes,
+    /// This piece starts a new message.
+    pub is_first: bool,
+    /// This piece ends the message.
+    pub is_last: bool,
+}
+
+/// Something that happened on a connection, returned by
+/// [`Connection::poll_event`](crate::Connection::poll_event).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A whole text message.
+    Text(Utf8Bytes),
+    /// A whole binary message.
+    Binary(Bytes),
+    /// A piece of a large message (only with a stream threshold configured).
+    Fragment(Fragment),
+    /// A ping arrived. Unless auto-pong is off, a pong is already queued.
+    Ping(Bytes),
+    /// A pong arrived.
+    Pong(Bytes),
+    /// The peer started the closing handshake. Unless auto-close is off, the
+    /// echo is already queued.
+    CloseReceived(CloseFrame),
+    /// The connection has ended; nothing follows this event. Write out what
+    /// [`poll_transmit`](crate::Connection::poll_transmit) still holds, then
+    /// close the transport.
+    Closed(CloseReason),
+}

@@ -1,0 +1,153 @@
+//! Outgoing bytes: the queue of encoded frames and the [`Transmit`] handed
+//! to the adapter.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use crate::frame::{apply_mask, FrameHeader, OpCode, MAX_HEADER_LEN};
+
+/// Payloads at most this long are copied next to their header, so a batch of
+/// small frames goes out as one contiguous chunk; longer ones are queued as
+/// their own chunk and never copied (servers only: clients must mask, which
+/// means writing a masked copy).
+const COPY_THRESHOLD: usize = 512;
+
+/// Bytes to write to the transport, in order: a [`bytes::Buf`] over a few
+/// chunks (frame headers and small payloads packed together, large payloads
+/// shared with the application without a copy).
+///
+/// Write it with vectored I/O: fill `IoSlice`s with
+/// [`chunks_vectored`](Buf::chunks_vectored), write, then
+/// [`advance`](Buf::advance) by what was written. It owns its bytes, so it
+/// can be written without holding any lock on the connection.
+#[derive(Debug, Default)]
+pub struct Transmit {
+    chunks: VecDeque<Bytes>,
+    remaining: usize,
+}
+
+impl Transmit {
+    /// Whether everything has been written.
+    pub fn is_empty(&self) -> bool {
+        self.remaining == 0
+    }
+
+    /// Copies the remaining bytes into one vector (handy in tests and for
+    /// transports without vectored writes).
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.remaining);
+        for chunk in &self.chunks {
+            out.extend_from_slice(chunk);
+        }
+        out
+    }
+
+    /// Moves every chunk of `other` to the end of this one.
+    pub(crate) fn append(&mut self, mut other: Transmit) {
+        self.remaining += other.remaining;
+        self.chunks.append(&mut other.chunks);
+    }
+
+    fn push(&mut self, chunk: Bytes) {
+        if !chunk.is_empty() {
+            self.remaining += chunk.len();
+            self.chunks.push_back(chunk);
+        }
+    }
+}
+
+impl Buf for Transmit {
+    fn remaining(&self) -> usize {
+        self.remaining
+    }
+
+    fn chunk(&self) -> &[u8] {
+        self.chunks.front().map_or(&[], |c| c)
+    }
+
+    fn advance(&mut self, cnt: usize) {
+        // Advancing past the end empties the buffer rather than panicking.
+        let mut cnt = cnt.min(self.remaining);
+        self.remaining -= cnt;
+        while cnt > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                break;
+            };
+            if cnt < front.len() {
+                front.advance(cnt);
+                break;
+            }
+            cnt -= front.len();
+            self.chunks.pop_front();
+        }
+    }
+
+    fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        let mut n = 0;
+        for (slot, chunk) in dst.iter_mut().zip(self.chunks.iter()) {
+            *slot = IoSlice::new(chunk);
+            n += 1;
+        }
+        n
+    }
+}
+
+/// Frames encoded and waiting for `poll_transmit`.
+#[derive(Debug, Default)]
+pub(crate) struct OutQueue {
+    /// The chunk being packed: headers and small payloads.
+    packing: BytesMut,
+    /// Chunks complete and in order, all before `packing`.
+    ready: Transmit,
+}
+
+impl OutQueue {
+    pub(crate) fn len(&self) -> usize {
+        self.ready.remaining + self.packing.len()
+    }
+
+    /// Encodes one frame. With a mask key the payload is copied masked;
+    /// without, a large payload is queued as is.
+    pub(crate) fn push_frame(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        payload: Bytes,
+        mask: Option<[u8; 4]>,
+    ) {
+        let header = FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
+        self.packing
+            .reserve(head_len + payload.len().min(COPY_THRESHOLD));
+        self.packing.put_slice(&head[..head_len]);
+        match mask {
+            Some(key) => {
+                let start = self.packing.len();
+                self.packing.extend_from_slice(&payload);
+                apply_mask(&mut self.packing[start..], key, 0);
+            }
+            None if payload.len() <= COPY_THRESHOLD => self.packing.put_slice(&payload),
+            None => {
+                let packed = self.packing.split().freeze();
+                self.ready.push(packed);
+                self.ready.push(payload);
+            }
+        }
+    }
+
+    /// Everything queued, in order; the queue is left empty.
+    pub(crate) fn take(&mut self) -> Transmit {
+        let packed = self.packing.split().freeze();
+        self.ready.push(packed);
+        std::mem::take(&mut self.ready)
+    }
+}
