@@ -392,10 +392,11 @@ impl Connection {
     /// a time, so an application that stops polling stops the connection
     /// from buffering more than one frame ahead.
     pub fn poll_event(&mut self) -> Option<Event> {
-        if let Some(event) = self.follow_up.take() {
-            return Some(event);
-        }
         loop {
+            // A step may end the connection and leave its terminal event here.
+            if let Some(event) = self.follow_up.take() {
+                return Some(event);
+            }
             match self.phase {
                 Phase::Done => return None,
                 Phase::Open | Phase::CloseSent { .. } => {}
