@@ -341,3 +341,16 @@ fn closed_is_the_last_event_and_comes_once() {
     assert_eq!(s.poll_event(), None);
     assert_eq!(s.poll_timeout(), None);
 }
+
+#[test]
+fn a_ping_before_the_close_is_answered_before_the_echo() {
+    let now = Instant::now();
+    let mut s = server(Config::default(), now);
+    let mut wire = client_frame(0x89, b"owed");
+    wire.extend(client_frame(0x88, &close_payload(1000, "")));
+    let events = feed(&mut s, now, &wire);
+    assert_eq!(events.len(), 3, "{events:?}");
+    let mut expected = server_frame(0x8A, b"owed");
+    expected.extend(server_frame(0x88, &1000u16.to_be_bytes()));
+    assert_eq!(sent(&mut s), expected);
+}

@@ -435,8 +435,12 @@ impl Connection {
         self.out.push_frame(opcode, fin, payload, mask);
     }
 
-    /// Queues our close frame (no code: an empty payload). Nothing may follow it.
+    /// Queues our close frame (no code: an empty payload). Nothing may follow
+    /// it, so a pong still owed for an earlier ping goes out first.
     fn queue_close(&mut self, code: Option<CloseCode>, reason: &str) {
+        if let Some(pong) = self.pending_pong.take() {
+            self.push_frame(OpCode::Pong, true, pong);
+        }
         let mut payload = BytesMut::new();
         if let Some(code) = code {
             payload.extend_from_slice(&code.0.to_be_bytes());
