@@ -6,8 +6,8 @@ use base64::Engine as _;
 use bytes::Bytes;
 
 use super::{
-    accept_key, check_header, extension_name, write_header, HandshakeError, Headers, HttpResponse,
-    MAX_REJECTION_BODY,
+    accept_key, check_header, extension_name, is_token, write_header, HandshakeError, Headers,
+    HttpResponse, MAX_REJECTION_BODY,
 };
 use crate::config::Config;
 use crate::connection::{Connection, MaskKeys};
@@ -125,6 +125,8 @@ pub struct ClientHandshake {
     request: ClientRequest,
     key: String,
     buf: Vec<u8>,
+    /// Bytes of interim (1xx) responses skipped so far.
+    interim_len: usize,
     deadline: Option<Instant>,
     stage: Stage,
 }
@@ -146,17 +148,31 @@ impl ClientHandshake {
         if request.host.is_empty() {
             return Err(HandshakeError::InvalidInput("empty host".into()));
         }
-        if !request.target.starts_with('/') || request.target.bytes().any(|b| b <= b' ') {
+        // RFC 6455 3: a resource name, no fragment ('#' is sent as %23).
+        let target = &request.target;
+        if !target.starts_with('/') || target.bytes().any(|b| b <= b' ' || b == b'#' || b == 0x7f) {
             return Err(HandshakeError::InvalidInput(format!(
-                "request target {:?} must start with / and hold no spaces or control characters",
-                request.target
+                "request target {target:?} must start with / and hold no spaces, control characters or fragment"
             )));
+        }
+        // RFC 6455 4.1 item 10: unique tokens.
+        for (i, protocol) in request.subprotocols.iter().enumerate() {
+            if !is_token(protocol) {
+                return Err(HandshakeError::InvalidInput(format!(
+                    "subprotocol {protocol:?} is not an HTTP token"
+                )));
+            }
+            if request.subprotocols[..i].contains(protocol) {
+                return Err(HandshakeError::InvalidInput(format!(
+                    "subprotocol {protocol:?} is offered twice"
+                )));
+            }
         }
         if let Some(origin) = &request.origin {
             check_header("Origin", origin)?;
         }
-        for value in request.subprotocols.iter().chain(&request.extensions) {
-            check_header("Sec-WebSocket-Protocol", value)?;
+        for value in &request.extensions {
+            check_header("Sec-WebSocket-Extensions", value)?;
         }
         for (name, value) in &request.headers {
             check_header(name, value)?;
@@ -167,6 +183,7 @@ impl ClientHandshake {
             request,
             key: base64::engine::general_purpose::STANDARD.encode(nonce),
             buf: Vec::new(),
+            interim_len: 0,
             stage: Stage::Reading,
         })
     }
@@ -273,31 +290,42 @@ impl ClientHandshake {
 
     fn parse(&mut self) -> Result<Option<Response>, HandshakeError> {
         let limit = self.config.max_handshake_size;
-        let mut headers = vec![httparse::EMPTY_HEADER; self.config.max_headers];
-        let mut resp = httparse::Response::new(&mut headers);
-        let window = &self.buf[..self.buf.len().min(limit)];
-        let head_len = match resp.parse(window) {
-            Ok(httparse::Status::Complete(n)) => n,
-            Ok(httparse::Status::Partial) if window.len() >= limit => {
-                return Err(HandshakeError::TooLarge { limit })
+        loop {
+            let mut headers = vec![httparse::EMPTY_HEADER; self.config.max_headers];
+            let mut resp = httparse::Response::new(&mut headers);
+            // Never look past the limit, counting interim heads already skipped.
+            let room = limit.saturating_sub(self.interim_len);
+            let window = &self.buf[..self.buf.len().min(room)];
+            let head_len = match resp.parse(window) {
+                Ok(httparse::Status::Complete(n)) => n,
+                Ok(httparse::Status::Partial) if window.len() >= room => {
+                    return Err(HandshakeError::TooLarge { limit })
+                }
+                Ok(httparse::Status::Partial) => return Ok(None),
+                Err(httparse::Error::TooManyHeaders) => {
+                    return Err(HandshakeError::TooManyHeaders {
+                        limit: self.config.max_headers,
+                    })
+                }
+                Err(e) => return Err(HandshakeError::Malformed(e.to_string())),
+            };
+            let status = resp.code.unwrap_or(0);
+            if (100..200).contains(&status) && status != 101 {
+                // An interim response (100 Continue, 103 Early Hints): skip it
+                // and read the final one (RFC 9110 15.2).
+                self.interim_len += head_len;
+                self.buf.drain(..head_len);
+                continue;
             }
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(httparse::Error::TooManyHeaders) => {
-                return Err(HandshakeError::TooManyHeaders {
-                    limit: self.config.max_headers,
-                })
+            let reason = resp.reason.unwrap_or("").to_owned();
+            let response_headers = Headers::from_httparse(resp.headers);
+            if status != 101 {
+                return self.start_rejection(status, reason, response_headers, head_len);
             }
-            Err(e) => return Err(HandshakeError::Malformed(e.to_string())),
-        };
-        let status = resp.code.unwrap_or(0);
-        let reason = resp.reason.unwrap_or("").to_owned();
-        let headers = Headers::from_httparse(resp.headers);
-        if status != 101 {
-            return self.start_rejection(status, reason, headers, head_len);
+            let response = self.check(response_headers)?;
+            self.stage = Stage::Succeeded { head_len };
+            return Ok(Some(response));
         }
-        let response = self.check(headers)?;
-        self.stage = Stage::Succeeded { head_len };
-        Ok(Some(response))
     }
 
     /// RFC 6455 4.1: the checks a client makes of a 101 response.
@@ -314,7 +342,7 @@ impl ClientHandshake {
                 problem: "does not contain \"Upgrade\"",
             });
         }
-        match headers.single("sec-websocket-accept")? {
+        match headers.single("Sec-WebSocket-Accept")? {
             Some(accept) if accept == accept_key(self.key.as_bytes()).as_bytes() => {}
             Some(_) => return Err(HandshakeError::WrongAccept),
             None => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Accept")),
@@ -365,7 +393,7 @@ impl ClientHandshake {
             .get_str("content-length")
             .and_then(|v| v.trim().parse::<usize>().ok());
         let want = match length {
-            _ if matches!(status, 100..=199 | 204 | 304) => 0,
+            _ if matches!(status, 204 | 304) => 0,
             // A chunked body's end is not worth parsing here: keep what came.
             _ if chunked => 0,
             Some(n) => n.min(MAX_REJECTION_BODY),

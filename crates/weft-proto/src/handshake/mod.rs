@@ -123,11 +123,18 @@ fn extension_name(item: &str) -> &str {
         .trim_matches([' ', '\t'])
 }
 
+/// Whether `s` is an HTTP token (RFC 9110 5.6.2): what header names and
+/// subprotocol names are made of.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
+}
+
 /// Checks a header field the application wants to send: a token name and a
 /// value without line breaks, so no header can be injected.
 fn check_header(name: &str, value: &str) -> Result<(), HandshakeError> {
-    let token = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c);
-    if name.is_empty() || !name.bytes().all(token) {
+    if !is_token(name) {
         return Err(HandshakeError::InvalidInput(format!(
             "header name {name:?} is not an HTTP token"
         )));
@@ -138,6 +145,17 @@ fn check_header(name: &str, value: &str) -> Result<(), HandshakeError> {
         )));
     }
     Ok(())
+}
+
+/// Refuses an application header that the handshake writes itself, so the
+/// head never carries two conflicting values.
+fn check_not_reserved(name: &str, reserved: &[&str]) -> Result<(), HandshakeError> {
+    match reserved.iter().find(|r| r.eq_ignore_ascii_case(name)) {
+        Some(r) => Err(HandshakeError::InvalidInput(format!(
+            "header {r} is written by the handshake itself"
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn write_header(out: &mut Vec<u8>, name: &str, value: &str) {

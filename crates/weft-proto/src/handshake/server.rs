@@ -6,7 +6,21 @@ use std::time::Instant;
 use base64::Engine as _;
 
 use super::error::reason_phrase;
-use super::{accept_key, check_header, write_header, HandshakeError, Headers};
+use super::{accept_key, check_header, check_not_reserved, write_header, HandshakeError, Headers};
+
+/// Headers a 101 response gets from the handshake; an [`Accept`] may not add them.
+const ACCEPT_HEADERS: &[&str] = &[
+    "Upgrade",
+    "Connection",
+    "Sec-WebSocket-Accept",
+    "Sec-WebSocket-Protocol",
+    "Sec-WebSocket-Extensions",
+    "Content-Length",
+    "Transfer-Encoding",
+];
+
+/// Headers a rejection gets from the handshake; a [`Reject`] may not add them.
+const REJECT_HEADERS: &[&str] = &["Connection", "Content-Length", "Transfer-Encoding"];
 use crate::config::Config;
 use crate::connection::Connection;
 
@@ -29,14 +43,17 @@ impl Request {
         &self.target
     }
 
-    /// The path part of the target.
+    /// The path part of the target, e.g. `/chat`. For a target in absolute
+    /// form (`http://host/chat`, RFC 6455 4.2.1 allows it) the scheme and
+    /// host are left out.
     pub fn path(&self) -> &str {
-        self.target.split('?').next().unwrap_or("")
+        let origin_form = origin_form(&self.target);
+        origin_form.split('?').next().unwrap_or("")
     }
 
     /// The query part of the target, without the `?`.
     pub fn query(&self) -> Option<&str> {
-        self.target.split_once('?').map(|(_, q)| q)
+        origin_form(&self.target).split_once('?').map(|(_, q)| q)
     }
 
     /// Every header field.
@@ -267,6 +284,7 @@ impl ServerHandshake {
         }
         for (name, value) in &accept.headers {
             check_header(name, value)?;
+            check_not_reserved(name, ACCEPT_HEADERS)?;
         }
         out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
         write_header(out, "Upgrade", "websocket");
@@ -301,6 +319,7 @@ impl ServerHandshake {
         }
         for (name, value) in &reject.headers {
             check_header(name, value)?;
+            check_not_reserved(name, REJECT_HEADERS)?;
         }
         let status = reject.status;
         out.extend_from_slice(
@@ -352,9 +371,29 @@ impl ServerHandshake {
     }
 }
 
+/// The path-and-query of a target: itself in origin form (`/a?b`), what
+/// follows the authority in absolute form (`http://host/a?b`).
+fn origin_form(target: &str) -> &str {
+    let Some((scheme, rest)) = target.split_once("://") else {
+        return target;
+    };
+    if !["http", "https", "ws", "wss"]
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(scheme))
+    {
+        return target;
+    }
+    match rest.find(['/', '?']) {
+        Some(i) if rest.as_bytes()[i] == b'/' => &rest[i..],
+        // `http://host?q` has an empty path, which means `/`.
+        Some(i) => &rest[i..],
+        None => "/",
+    }
+}
+
 /// The checks of RFC 6455 4.2.1 on a parsed GET request.
 fn validate(target: String, headers: Headers) -> Result<Request, HandshakeError> {
-    let host = match headers.single("host")? {
+    let host = match headers.single("Host")? {
         Some(host) if !host.is_empty() => String::from_utf8_lossy(host).into_owned(),
         _ => return Err(HandshakeError::MissingHeader("Host")),
     };
@@ -373,7 +412,7 @@ fn validate(target: String, headers: Headers) -> Result<Request, HandshakeError>
             problem: "does not contain \"Upgrade\"",
         });
     }
-    match headers.single("sec-websocket-version")? {
+    match headers.single("Sec-WebSocket-Version")? {
         None => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Version")),
         Some(b"13") => {}
         Some(v) => {
@@ -382,7 +421,7 @@ fn validate(target: String, headers: Headers) -> Result<Request, HandshakeError>
             ))
         }
     }
-    let key = match headers.single("sec-websocket-key")? {
+    let key = match headers.single("Sec-WebSocket-Key")? {
         None => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Key")),
         Some(key) => {
             let decoded = base64::engine::general_purpose::STANDARD.decode(key);
