@@ -59,17 +59,11 @@ impl FrameHeader {
         let opcode = OpCode::from_u8(b0 & 0xF).ok_or(ProtocolError::ReservedOpcode(b0 & 0xF))?;
         let masked = b1 & 0x80 != 0;
         let len7 = b1 & 0x7F;
-        if opcode.is_control() {
-            // RFC 6455 5.5: control frames carry at most 125 bytes and are never fragmented.
-            if len7 > 125 {
-                return Err(ProtocolError::ControlFrameTooLong(match len7 {
-                    126 => read_u16(rest).map_or(126, u64::from),
-                    _ => read_u64(rest).unwrap_or(127),
-                }));
-            }
-            if !fin {
-                return Err(ProtocolError::FragmentedControlFrame);
-            }
+        // Each check needs only bytes the checks before it have read, so the
+        // error does not depend on how much of the header has arrived.
+        // RFC 6455 5.5: control frames are never fragmented...
+        if opcode.is_control() && !fin {
+            return Err(ProtocolError::FragmentedControlFrame);
         }
         let (payload_len, rest) = match len7 {
             126 => {
@@ -96,6 +90,10 @@ impl FrameHeader {
             }
             n => (u64::from(n), rest),
         };
+        // ...and carry at most 125 bytes.
+        if opcode.is_control() && payload_len > 125 {
+            return Err(ProtocolError::ControlFrameTooLong(payload_len));
+        }
         let mask = if masked {
             let [k0, k1, k2, k3, ..] = *rest else {
                 return Ok(None);

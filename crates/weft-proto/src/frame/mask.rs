@@ -38,6 +38,6 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
 /// the fast path is tested against.
 pub fn apply_mask_naive(buf: &mut [u8], key: [u8; 4], offset: usize) {
     for (i, byte) in buf.iter_mut().enumerate() {
-        *byte ^= key[(offset + i) % 4];
+        *byte ^= key[(offset % 4 + i) % 4];
     }
 }
