@@ -6,8 +6,8 @@ use base64::Engine as _;
 use bytes::Bytes;
 
 use super::{
-    accept_key, check_header, extension_name, is_token, write_header, HandshakeError, Headers,
-    HttpResponse, MAX_REJECTION_BODY,
+    accept_key, check_header, extension_name, head_len, is_token, write_header, HandshakeError,
+    Headers, HttpResponse, MAX_REJECTION_BODY,
 };
 use crate::config::Config;
 use crate::connection::{Connection, MaskKeys};
@@ -296,18 +296,9 @@ impl ClientHandshake {
             // Never look past the limit, counting interim heads already skipped.
             let room = limit.saturating_sub(self.interim_len);
             let window = &self.buf[..self.buf.len().min(room)];
-            let head_len = match resp.parse(window) {
-                Ok(httparse::Status::Complete(n)) => n,
-                Ok(httparse::Status::Partial) if window.len() >= room => {
-                    return Err(HandshakeError::TooLarge { limit })
-                }
-                Ok(httparse::Status::Partial) => return Ok(None),
-                Err(httparse::Error::TooManyHeaders) => {
-                    return Err(HandshakeError::TooManyHeaders {
-                        limit: self.config.max_headers,
-                    })
-                }
-                Err(e) => return Err(HandshakeError::Malformed(e.to_string())),
+            let parsed = resp.parse(window);
+            let Some(head_len) = head_len(parsed, window.len() >= room, &self.config)? else {
+                return Ok(None);
             };
             let status = resp.code.unwrap_or(0);
             if (100..200).contains(&status) && status != 101 {

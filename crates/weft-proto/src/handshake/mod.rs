@@ -11,6 +11,8 @@ pub use error::{HandshakeError, HttpResponse};
 pub use server::{Accept, Reject, Request, ServerHandshake};
 
 use base64::Engine as _;
+
+use crate::config::Config;
 use sha1::{Digest, Sha1};
 
 /// The GUID appended to the key to compute `Sec-WebSocket-Accept` (RFC 6455 1.3).
@@ -112,6 +114,27 @@ impl Headers {
             });
         }
         Ok(first)
+    }
+}
+
+/// The length of a request or response head from httparse's verdict on a
+/// window of at most `max_handshake_size` bytes (`window_full`: the window
+/// reached that limit). `None`: the head is incomplete and may still fit.
+fn head_len(
+    parsed: httparse::Result<usize>,
+    window_full: bool,
+    config: &Config,
+) -> Result<Option<usize>, HandshakeError> {
+    match parsed {
+        Ok(httparse::Status::Complete(n)) => Ok(Some(n)),
+        Ok(httparse::Status::Partial) if window_full => Err(HandshakeError::TooLarge {
+            limit: config.max_handshake_size,
+        }),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(httparse::Error::TooManyHeaders) => Err(HandshakeError::TooManyHeaders {
+            limit: config.max_headers,
+        }),
+        Err(e) => Err(HandshakeError::Malformed(e.to_string())),
     }
 }
 

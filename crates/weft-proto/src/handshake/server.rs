@@ -6,7 +6,9 @@ use std::time::Instant;
 use base64::Engine as _;
 
 use super::error::reason_phrase;
-use super::{accept_key, check_header, check_not_reserved, write_header, HandshakeError, Headers};
+use super::{
+    accept_key, check_header, check_not_reserved, head_len, write_header, HandshakeError, Headers,
+};
 
 /// Headers a 101 response gets from the handshake; an [`Accept`] may not add them.
 const ACCEPT_HEADERS: &[&str] = &[
@@ -237,18 +239,9 @@ impl ServerHandshake {
         let mut req = httparse::Request::new(&mut headers);
         // Never look past the limit, whatever arrived.
         let window = &self.buf[..self.buf.len().min(limit)];
-        let head_len = match req.parse(window) {
-            Ok(httparse::Status::Complete(n)) => n,
-            Ok(httparse::Status::Partial) if window.len() >= limit => {
-                return Err(HandshakeError::TooLarge { limit })
-            }
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(httparse::Error::TooManyHeaders) => {
-                return Err(HandshakeError::TooManyHeaders {
-                    limit: self.config.max_headers,
-                })
-            }
-            Err(e) => return Err(HandshakeError::Malformed(e.to_string())),
+        let parsed = req.parse(window);
+        let Some(head_len) = head_len(parsed, window.len() >= limit, &self.config)? else {
+            return Ok(None);
         };
         let method = req.method.unwrap_or("");
         if method != "GET" {
