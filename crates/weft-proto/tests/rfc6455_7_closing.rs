@@ -354,3 +354,73 @@ fn a_ping_before_the_close_is_answered_before_the_echo() {
     expected.extend(server_frame(0x88, &1000u16.to_be_bytes()));
     assert_eq!(sent(&mut s), expected);
 }
+
+#[test]
+fn nothing_may_be_sent_after_the_connection_ended() {
+    let now = Instant::now();
+    let mut s = server(Config::default(), now);
+    s.handle_eof(now);
+    assert_eq!(
+        events_of(&mut s),
+        vec![Event::Closed(CloseReason::Abnormal)]
+    );
+    assert!(s.is_terminated());
+    assert_eq!(s.send_text("after"), Err(SendError::Closed));
+    assert_eq!(s.close(now, CloseCode::NORMAL, ""), Err(SendError::Closed));
+    assert!(sent(&mut s).is_empty());
+}
+
+#[test]
+fn an_unanswered_close_is_echoed_at_the_close_timeout() {
+    let now = Instant::now();
+    let config = Config::default().auto_close(false).close_timeout(secs(5));
+    let mut s = server(config, now);
+    feed(&mut s, now, &client_frame(0x88, &close_payload(1001, "")));
+    assert_eq!(s.poll_timeout(), Some(now + secs(5)));
+    s.handle_timeout(now + secs(5));
+    assert_eq!(
+        events_of(&mut s),
+        vec![Event::Closed(CloseReason::TimedOut(Timeout::Close))]
+    );
+    assert_eq!(sent(&mut s), server_frame(0x88, &1001u16.to_be_bytes()));
+    assert!(s.poll_shutdown());
+}
+
+#[test]
+fn transport_ending_before_we_answered_the_close_is_abnormal() {
+    let now = Instant::now();
+    let mut s = server(Config::default().auto_close(false), now);
+    let events = feed(&mut s, now, &client_frame(0x88, &close_payload(1000, "")));
+    assert_eq!(events.len(), 1);
+    s.handle_eof(now);
+    assert_eq!(
+        events_of(&mut s),
+        vec![Event::Closed(CloseReason::Abnormal)]
+    );
+}
+
+#[test]
+fn the_peers_close_waiting_unparsed_is_not_a_close_timeout() {
+    let now = Instant::now();
+    let mut s = server(Config::default().close_timeout(secs(5)), now);
+    s.close(now, CloseCode::NORMAL, "").unwrap();
+    sent(&mut s);
+    // The answer arrived, but the application has not polled yet.
+    s.handle_data(now + secs(1), &client_frame(0x88, &close_payload(1000, "")));
+    assert_eq!(s.poll_timeout(), None);
+    s.handle_timeout(now + secs(10));
+    assert_eq!(events_of(&mut s), vec![clean(CloseCode::NORMAL, "")]);
+}
+
+#[test]
+fn close_timeout_too_long_to_represent_means_never() {
+    let now = Instant::now();
+    let mut s = server(
+        Config::default().close_timeout(std::time::Duration::MAX),
+        now,
+    );
+    s.close(now, CloseCode::NORMAL, "").unwrap();
+    assert_eq!(s.poll_timeout(), None);
+    s.handle_timeout(now + secs(1_000_000));
+    assert!(events_of(&mut s).is_empty());
+}

@@ -111,3 +111,47 @@ fn keepalive_stops_once_closing() {
     assert_eq!(pair.client.poll_timeout(), None);
     assert_eq!(pair.server.poll_timeout(), None);
 }
+
+#[test]
+fn a_pong_waiting_unparsed_is_not_a_pong_timeout() {
+    let start = std::time::Instant::now();
+    let mut s = server(keepalive(), start);
+    s.handle_timeout(start + secs(30));
+    let ping = sent(&mut s);
+    let (header, n) = FrameHeader::parse(&ping).unwrap().unwrap();
+    let payload = ping[n..n + header.payload_len as usize].to_vec();
+    // The pong arrives in time, but the application is slow to poll.
+    s.handle_data(start + secs(35), &client_frame(0x8A, &payload));
+    // The pong deadline waits for the parsing to catch up.
+    assert_eq!(s.poll_timeout(), None);
+    s.handle_timeout(start + secs(45));
+    assert_eq!(events(&mut s), vec![Event::Pong(payload.into())]);
+    assert_eq!(s.poll_timeout(), Some(start + secs(65)));
+}
+
+#[test]
+fn timeouts_too_long_to_represent_mean_never() {
+    let now = std::time::Instant::now();
+    let forever = std::time::Duration::MAX;
+    let config = Config::default()
+        .keepalive(Some(forever), forever)
+        .idle_timeout(Some(forever))
+        .handshake_timeout(Some(forever));
+    let mut s = server(config.clone(), now);
+    assert_eq!(s.poll_timeout(), None);
+    s.handle_timeout(now + secs(1_000_000));
+    assert!(events(&mut s).is_empty());
+    let handshake = weft_proto::handshake::ServerHandshake::new(config, now);
+    assert_eq!(handshake.poll_timeout(), None);
+}
+
+#[test]
+fn keepalive_stops_when_the_peer_has_closed() {
+    let now = std::time::Instant::now();
+    let mut s = server(keepalive().auto_close(false).close_timeout(secs(60)), now);
+    feed(&mut s, now, &client_frame(0x88, &1000u16.to_be_bytes()));
+    // Only the close timeout runs now, and no ping goes out.
+    assert_eq!(s.poll_timeout(), Some(now + secs(60)));
+    s.handle_timeout(now + secs(30));
+    assert!(sent(&mut s).is_empty());
+}

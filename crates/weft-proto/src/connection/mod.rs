@@ -61,17 +61,20 @@ pub enum State {
 #[derive(Debug)]
 enum Phase {
     Open,
+    /// Deadlines are `None` when the close timeout is too long to represent.
     CloseSent {
-        deadline: Instant,
+        deadline: Option<Instant>,
     },
+    /// The application owes the reply to the peer's close, by the deadline.
     CloseReceived {
         frame: CloseFrame,
+        deadline: Option<Instant>,
     },
     /// Both close frames exchanged; a client waits for the server to close
     /// the transport first (RFC 6455 7.1.1), up to the deadline.
     AwaitingEof {
         frame: CloseFrame,
-        deadline: Instant,
+        deadline: Option<Instant>,
     },
     /// The terminal event has been queued or delivered.
     Done,
@@ -185,6 +188,12 @@ impl Connection {
     }
 
     // ----- getters -----
+
+    /// Whether [`Event::Closed`] has been returned: nothing more will happen
+    /// but writing out what [`poll_transmit`](Self::poll_transmit) holds.
+    pub fn is_terminated(&self) -> bool {
+        matches!(self.phase, Phase::Done) && self.follow_up.is_none()
+    }
 
     /// Where the connection stands in the closing handshake.
     pub fn state(&self) -> State {
@@ -316,14 +325,13 @@ impl Connection {
 
     /// Starts the closing handshake, or answers the peer's close when
     /// auto-close is off. No frame may be sent after it. The peer has the
-    /// close timeout, counted from `now`, to answer.
+    /// close timeout, counted from `now`, to answer. Fails with
+    /// [`SendError::Closed`] once a close frame was sent or the connection ended.
     ///
     /// `code` must be one an endpoint may send (see
     /// [`CloseCode::is_sendable`]) and `reason` at most 123 bytes.
     pub fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SendError> {
-        if self.close_sent {
-            return Err(SendError::Closed);
-        }
+        self.check_open()?;
         if !code.is_sendable() {
             return Err(SendError::InvalidCloseCode(code.0));
         }
@@ -335,10 +343,10 @@ impl Connection {
         match std::mem::replace(&mut self.phase, Phase::Done) {
             Phase::Open => {
                 self.phase = Phase::CloseSent {
-                    deadline: now + self.config.close_timeout,
+                    deadline: self.close_deadline(),
                 }
             }
-            Phase::CloseReceived { frame } => self.finish_closing_handshake(frame),
+            Phase::CloseReceived { frame, .. } => self.finish_closing_handshake(frame),
             other => self.phase = other,
         }
         Ok(())
@@ -382,8 +390,12 @@ impl Connection {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.phase {
             Phase::Done => None,
-            Phase::CloseSent { deadline } | Phase::AwaitingEof { deadline, .. } => Some(*deadline),
-            Phase::Open | Phase::CloseReceived { .. } => self.timers.next(&self.config),
+            // The peer's answer may be among the bytes not yet parsed.
+            Phase::CloseSent { .. } if self.recv.unparsed => None,
+            Phase::CloseSent { deadline }
+            | Phase::CloseReceived { deadline, .. }
+            | Phase::AwaitingEof { deadline, .. } => *deadline,
+            Phase::Open => self.timers.next(&self.config, self.recv.unparsed),
         }
     }
 
@@ -407,7 +419,10 @@ impl Connection {
             match self.step() {
                 recv::Step::Event(event) => return Some(event),
                 recv::Step::Continue => continue,
-                recv::Step::NeedMore => return self.recv.eof.then(|| self.end_on_eof()),
+                recv::Step::NeedMore => {
+                    self.recv.unparsed = false;
+                    return self.recv.eof.then(|| self.end_on_eof());
+                }
             }
         }
     }
@@ -419,7 +434,7 @@ impl Connection {
     }
 
     fn check_open(&self) -> Result<(), SendError> {
-        if self.close_sent {
+        if self.close_sent || matches!(self.phase, Phase::Done) {
             Err(SendError::Closed)
         } else {
             Ok(())
@@ -460,10 +475,15 @@ impl Connection {
             Role::Client => {
                 self.phase = Phase::AwaitingEof {
                     frame,
-                    deadline: self.now + self.config.close_timeout,
+                    deadline: self.close_deadline(),
                 };
             }
         }
+    }
+
+    /// The close timeout counted from the latest input or command.
+    fn close_deadline(&self) -> Option<Instant> {
+        self.now.checked_add(self.config.close_timeout)
     }
 
     /// Ends the connection: `Closed(reason)` becomes the next event.
@@ -477,10 +497,10 @@ impl Connection {
 
     /// The transport ended, after every received frame was delivered.
     fn end_on_eof(&mut self) -> Event {
+        // Clean only once both close frames were exchanged (RFC 6455 7.1.1);
+        // a peer that closes the transport before our reply ends abnormally.
         let reason = match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::AwaitingEof { frame, .. } | Phase::CloseReceived { frame } => {
-                CloseReason::Clean(frame)
-            }
+            Phase::AwaitingEof { frame, .. } => CloseReason::Clean(frame),
             _ => CloseReason::Abnormal,
         };
         self.end(reason);

@@ -31,6 +31,10 @@ pub(super) struct Recv {
     message: Option<InMessage>,
     utf8: Utf8Validator,
     pub(super) eof: bool,
+    /// Bytes arrived that `poll_event` has not yet parsed as far as it can.
+    /// Deadlines that judge the peer's silence wait while this is set: the
+    /// answer may be among those bytes.
+    pub(super) unparsed: bool,
 }
 
 /// A frame whose header has been consumed.
@@ -67,6 +71,7 @@ struct InMessage {
 impl Recv {
     pub(super) fn push(&mut self, data: &[u8]) {
         self.buf.extend_from_slice(data);
+        self.unparsed |= !data.is_empty();
     }
 
     pub(super) fn buffered(&self) -> usize {
@@ -78,6 +83,7 @@ impl Recv {
         self.buf = BytesMut::new();
         self.frame = None;
         self.message = None;
+        self.unparsed = false;
     }
 }
 
@@ -314,6 +320,7 @@ impl Connection {
     fn on_ping(&mut self, payload: Bytes) -> Event {
         // RFC 6455 5.5.2: answer with a pong carrying the same payload. One
         // pending pong at most: a newer ping replaces its payload (5.5.3).
+        // Once our close is queued nothing may follow it, pongs included.
         if self.config.auto_pong && !self.close_sent {
             self.pending_pong = Some(payload.clone());
         }
@@ -337,8 +344,10 @@ impl Connection {
                     self.queue_close(code, "");
                     self.finish_closing_handshake(frame.clone());
                 } else {
+                    // The application owes the reply, within the close timeout.
                     self.phase = Phase::CloseReceived {
                         frame: frame.clone(),
+                        deadline: self.close_deadline(),
                     };
                 }
                 Ok(Step::Event(Event::CloseReceived(frame)))

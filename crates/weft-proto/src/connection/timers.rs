@@ -14,8 +14,9 @@ use crate::frame::OpCode;
 pub(super) struct Timers {
     /// When bytes last arrived (or the connection opened).
     last_received: Instant,
-    /// The payload and deadline of the keepalive ping awaiting its pong.
-    awaiting_pong: Option<(u64, Instant)>,
+    /// The payload and deadline of the keepalive ping awaiting its pong
+    /// (`None` for a pong timeout too long to represent).
+    awaiting_pong: Option<(u64, Option<Instant>)>,
     /// Keepalive pings sent; the next one's payload.
     pings_sent: u64,
 }
@@ -43,24 +44,37 @@ impl Timers {
         }
     }
 
-    fn keepalive_due(&self, config: &Config) -> Option<Instant> {
+    /// When the next keepalive ping is due, or, while one is unanswered,
+    /// its pong deadline (which waits while received bytes are unparsed:
+    /// the pong may be among them).
+    fn keepalive_due(&self, config: &Config, unparsed: bool) -> Option<Instant> {
         match self.awaiting_pong {
-            Some((_, deadline)) => Some(deadline),
-            None => config.keepalive_interval.map(|i| self.last_received + i),
+            Some(_) if unparsed => None,
+            Some((_, deadline)) => deadline,
+            None => config
+                .keepalive_interval
+                .and_then(|i| self.last_received.checked_add(i)),
         }
     }
 
     fn idle_due(&self, config: &Config) -> Option<Instant> {
-        config.idle_timeout.map(|t| self.last_received + t)
+        config
+            .idle_timeout
+            .and_then(|t| self.last_received.checked_add(t))
     }
 
     /// The earliest running timer of an open connection.
-    pub(super) fn next(&self, config: &Config) -> Option<Instant> {
-        match (self.keepalive_due(config), self.idle_due(config)) {
+    pub(super) fn next(&self, config: &Config, unparsed: bool) -> Option<Instant> {
+        match (self.keepalive_due(config, unparsed), self.idle_due(config)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
+}
+
+/// Whether a deadline (`None`: never) has passed at `now`.
+fn passed(deadline: Option<Instant>, now: Instant) -> bool {
+    deadline.is_some_and(|d| now >= d)
 }
 
 impl Connection {
@@ -68,28 +82,38 @@ impl Connection {
     /// twice is harmless: only timers whose instant has passed do anything.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
+        let unparsed = self.recv.unparsed;
         match &self.phase {
             Phase::Done => {}
             Phase::CloseSent { deadline } => {
-                if now >= *deadline {
+                if !unparsed && passed(*deadline, now) {
+                    self.end(CloseReason::TimedOut(Timeout::Close));
+                }
+            }
+            Phase::CloseReceived { frame, deadline } => {
+                // The application did not answer the peer's close in time:
+                // echo it (RFC 6455 5.5.1) and end.
+                if passed(*deadline, now) {
+                    let code = (frame.code != CloseCode::NO_STATUS).then_some(frame.code);
+                    self.queue_close(code, "");
                     self.end(CloseReason::TimedOut(Timeout::Close));
                 }
             }
             Phase::AwaitingEof { frame, deadline } => {
                 // RFC 6455 7.1.1: the server did not close the transport in
                 // time, so the client does.
-                if now >= *deadline {
+                if passed(*deadline, now) {
                     let frame = frame.clone();
                     self.end(CloseReason::Clean(frame));
                 }
             }
-            Phase::Open | Phase::CloseReceived { .. } => self.open_timers(now),
+            Phase::Open => self.open_timers(now, unparsed),
         }
     }
 
-    fn open_timers(&mut self, now: Instant) {
+    fn open_timers(&mut self, now: Instant, unparsed: bool) {
         if let Some((_, deadline)) = self.timers.awaiting_pong {
-            if now >= deadline {
+            if !unparsed && passed(deadline, now) {
                 self.fail_on_timeout(
                     CloseCode::INTERNAL_ERROR,
                     "keepalive timeout",
@@ -98,19 +122,17 @@ impl Connection {
                 return;
             }
         }
-        if self.timers.idle_due(&self.config).is_some_and(|t| now >= t) {
+        if passed(self.timers.idle_due(&self.config), now) {
             self.fail_on_timeout(CloseCode::GOING_AWAY, "idle timeout", Timeout::Idle);
             return;
         }
         let ping_due = self.timers.awaiting_pong.is_none()
-            && self
-                .timers
-                .keepalive_due(&self.config)
-                .is_some_and(|t| now >= t);
+            && passed(self.timers.keepalive_due(&self.config, unparsed), now);
         if ping_due && !self.close_sent {
             let id = self.timers.pings_sent;
             self.timers.pings_sent += 1;
-            self.timers.awaiting_pong = Some((id, now + self.config.pong_timeout));
+            let deadline = now.checked_add(self.config.pong_timeout);
+            self.timers.awaiting_pong = Some((id, deadline));
             self.push_frame(
                 OpCode::Ping,
                 true,

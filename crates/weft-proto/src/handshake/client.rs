@@ -178,7 +178,7 @@ impl ClientHandshake {
             check_header(name, value)?;
         }
         Ok(ClientHandshake {
-            deadline: config.handshake_timeout.map(|t| now + t),
+            deadline: config.handshake_timeout.and_then(|t| now.checked_add(t)),
             config,
             request,
             key: base64::engine::general_purpose::STANDARD.encode(nonce),

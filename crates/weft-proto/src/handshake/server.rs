@@ -196,7 +196,7 @@ impl ServerHandshake {
     /// and applies `config`'s handshake limits; the connection gets `config`.
     pub fn new(config: Config, now: Instant) -> Self {
         ServerHandshake {
-            deadline: config.handshake_timeout.map(|t| now + t),
+            deadline: config.handshake_timeout.and_then(|t| now.checked_add(t)),
             config,
             buf: Vec::new(),
             head_len: 0,
