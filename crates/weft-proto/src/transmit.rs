@@ -126,8 +126,12 @@ impl OutQueue {
         };
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
-        self.packing
-            .reserve(head_len + payload.len().min(COPY_THRESHOLD));
+        // A masked payload is always copied; a plain one only when small.
+        let copied = match mask {
+            Some(_) => payload.len(),
+            None => payload.len().min(COPY_THRESHOLD),
+        };
+        self.packing.reserve(head_len + copied);
         self.packing.put_slice(&head[..head_len]);
         match mask {
             Some(key) => {

@@ -136,6 +136,13 @@ impl Connection {
             OpCode::Ping => Ok(Step::Event(self.on_ping(payload.freeze()))),
             OpCode::Pong => Ok(Step::Event(self.on_pong(payload.freeze()))),
             OpCode::Close => self.on_close(&payload),
+            // No message state: the whole message is this frame.
+            OpCode::Text if recv.message.is_none() => Ok(Step::Event(Event::Text(
+                Utf8Bytes::try_from(payload.freeze()).map_err(|_| ProtocolError::InvalidUtf8)?,
+            ))),
+            OpCode::Binary if recv.message.is_none() => {
+                Ok(Step::Event(Event::Binary(payload.freeze())))
+            }
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
                 self.on_data(payload, frame.fin)
             }
@@ -188,7 +195,8 @@ impl Connection {
     }
 
     /// Checks a data frame against the fragment sequence and the message
-    /// limit, and decides how its payload is handled.
+    /// limit, and decides how its payload is handled. A message in a single
+    /// frame, the common case, gets no message state at all.
     fn start_data_frame(
         &mut self,
         frame: &mut InFrame,
@@ -196,6 +204,7 @@ impl Connection {
     ) -> Result<Option<Event>, ProtocolError> {
         let len = frame.remaining;
         let max_message = self.config.max_message_size;
+        let threshold = self.config.stream_threshold;
         let recv = &mut self.recv;
         let message = match (frame.opcode, recv.message.as_mut()) {
             // RFC 6455 5.4: fragments of one message are not interleaved.
@@ -211,6 +220,21 @@ impl Connection {
                 } else {
                     MessageKind::Binary
                 };
+                if frame.fin && threshold.is_none_or(|t| len <= t) {
+                    if len > max_message {
+                        return Err(ProtocolError::MessageTooLarge {
+                            len: len as u64,
+                            max: max_message,
+                        });
+                    }
+                    // Its text is validated once, as it becomes `Utf8Bytes`,
+                    // unless it arrives in pieces: then each piece is checked
+                    // as it comes, to fail fast.
+                    let whole_now = recv.buf.len() - header_len >= len;
+                    frame.check_utf8 = kind == MessageKind::Text && !whole_now;
+                    recv.utf8.reset();
+                    return Ok(None);
+                }
                 recv.utf8.reset();
                 recv.message.insert(InMessage {
                     kind,
@@ -228,15 +252,9 @@ impl Connection {
                 max: max_message,
             });
         }
-        let single = message.size == 0 && frame.fin && !message.started;
         message.size += len;
         let mut flushed = None;
-        if !message.streaming
-            && self
-                .config
-                .stream_threshold
-                .is_some_and(|t| size > t as u64)
-        {
+        if !message.streaming && threshold.is_some_and(|t| size > t as u64) {
             message.streaming = true;
             if !message.data.is_empty() {
                 message.started = true;
@@ -248,11 +266,8 @@ impl Connection {
                 }));
             }
         }
-        // A single-frame text message whose payload is all here is validated
-        // once, when it becomes `Utf8Bytes`; anything else as it arrives.
-        let whole_now = recv.buf.len() - header_len >= len;
-        frame.check_utf8 =
-            message.kind == MessageKind::Text && (message.streaming || !(single && whole_now));
+        // Fragmented or streamed text is validated as it arrives.
+        frame.check_utf8 = message.kind == MessageKind::Text;
         Ok(flushed)
     }
 
@@ -292,7 +307,7 @@ impl Connection {
         Ok(Step::Event(Event::Fragment(fragment)))
     }
 
-    /// A whole data frame (whole-message mode).
+    /// A whole frame of a fragmented message (whole-message mode).
     fn on_data(&mut self, payload: BytesMut, fin: bool) -> Result<Step, ProtocolError> {
         let recv = &mut self.recv;
         let Some(message) = recv.message.as_mut() else {

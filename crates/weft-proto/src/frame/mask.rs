@@ -16,10 +16,23 @@
 #[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     const WIDE: usize = 32;
+    // The key as it lines up with buf[0].
     let shift = offset % 4;
+    let key = [
+        key[shift],
+        key[(shift + 1) % 4],
+        key[(shift + 2) % 4],
+        key[(shift + 3) % 4],
+    ];
+    if buf.len() < WIDE {
+        for (i, byte) in buf.iter_mut().enumerate() {
+            *byte ^= key[i & 3];
+        }
+        return;
+    }
     let mut pattern = [0u8; WIDE];
-    for (i, byte) in pattern.iter_mut().enumerate() {
-        *byte = key[(i + shift) % 4];
+    for quad in pattern.chunks_exact_mut(4) {
+        quad.copy_from_slice(&key);
     }
     let mut chunks = buf.chunks_exact_mut(WIDE);
     for chunk in &mut chunks {

@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use super::{
     accept_key, check_header, extension_name, head_len, is_token, write_header, HandshakeError,
-    Headers, HttpResponse, MAX_REJECTION_BODY,
+    HeadScan, Headers, HttpResponse, MAX_REJECTION_BODY,
 };
 use crate::config::Config;
 use crate::connection::{Connection, MaskKeys};
@@ -125,6 +125,7 @@ pub struct ClientHandshake {
     request: ClientRequest,
     key: String,
     buf: Vec<u8>,
+    scan: HeadScan,
     /// Bytes of interim (1xx) responses skipped so far.
     interim_len: usize,
     deadline: Option<Instant>,
@@ -183,6 +184,7 @@ impl ClientHandshake {
             request,
             key: base64::engine::general_purpose::STANDARD.encode(nonce),
             buf: Vec::new(),
+            scan: HeadScan::default(),
             interim_len: 0,
             stage: Stage::Reading,
         })
@@ -291,10 +293,13 @@ impl ClientHandshake {
     fn parse(&mut self) -> Result<Option<Response>, HandshakeError> {
         let limit = self.config.max_handshake_size;
         loop {
-            let mut headers = vec![httparse::EMPTY_HEADER; self.config.max_headers];
-            let mut resp = httparse::Response::new(&mut headers);
             // Never look past the limit, counting interim heads already skipped.
             let room = limit.saturating_sub(self.interim_len);
+            if !self.scan.ready(&self.buf, room) {
+                return Ok(None);
+            }
+            let mut headers = vec![httparse::EMPTY_HEADER; self.config.max_headers];
+            let mut resp = httparse::Response::new(&mut headers);
             let window = &self.buf[..self.buf.len().min(room)];
             let parsed = resp.parse(window);
             let Some(head_len) = head_len(parsed, window.len() >= room, &self.config)? else {
@@ -306,6 +311,7 @@ impl ClientHandshake {
                 // and read the final one (RFC 9110 15.2).
                 self.interim_len += head_len;
                 self.buf.drain(..head_len);
+                self.scan = HeadScan::default();
                 continue;
             }
             let reason = resp.reason.unwrap_or("").to_owned();

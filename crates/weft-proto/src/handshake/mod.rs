@@ -117,6 +117,46 @@ impl Headers {
     }
 }
 
+/// Decides when a growing handshake buffer is worth handing to httparse, so
+/// a head that arrives a byte at a time is parsed a few times rather than
+/// once per byte: when the first bytes arrive and when the first line ends
+/// (so garbage, such as a TLS hello on a plain port, is refused at once),
+/// when the blank line that ends the head arrives, or at the size limit.
+/// Each byte is looked at once.
+#[derive(Debug, Default)]
+struct HeadScan {
+    /// Bytes looked at so far.
+    scanned: usize,
+    /// Where the current line starts.
+    line_start: usize,
+    /// A non-empty line has ended (leading empty lines do not count).
+    first_line_seen: bool,
+}
+
+impl HeadScan {
+    fn ready(&mut self, buf: &[u8], limit: usize) -> bool {
+        let end = buf.len().min(limit);
+        let mut ready = end >= limit || (self.scanned == 0 && end > 0);
+        for i in self.scanned..end {
+            if buf[i] != b'\n' {
+                continue;
+            }
+            let line = &buf[self.line_start..i];
+            let empty = line.is_empty() || line == b"\r";
+            self.line_start = i + 1;
+            if !empty && !self.first_line_seen {
+                self.first_line_seen = true;
+                ready = true;
+            } else if empty && self.first_line_seen {
+                ready = true;
+                break;
+            }
+        }
+        self.scanned = self.scanned.max(end);
+        ready
+    }
+}
+
 /// The length of a request or response head from httparse's verdict on a
 /// window of at most `max_handshake_size` bytes (`window_full`: the window
 /// reached that limit). `None`: the head is incomplete and may still fit.

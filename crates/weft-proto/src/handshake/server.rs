@@ -7,7 +7,8 @@ use base64::Engine as _;
 
 use super::error::reason_phrase;
 use super::{
-    accept_key, check_header, check_not_reserved, head_len, write_header, HandshakeError, Headers,
+    accept_key, check_header, check_not_reserved, head_len, write_header, HandshakeError, HeadScan,
+    Headers,
 };
 
 /// Headers a 101 response gets from the handshake; an [`Accept`] may not add them.
@@ -184,6 +185,7 @@ enum Stage {
 pub struct ServerHandshake {
     config: Config,
     buf: Vec<u8>,
+    scan: HeadScan,
     /// Bytes of `buf` taken by the request head, once parsed.
     head_len: usize,
     deadline: Option<Instant>,
@@ -199,6 +201,7 @@ impl ServerHandshake {
             deadline: config.handshake_timeout.and_then(|t| now.checked_add(t)),
             config,
             buf: Vec::new(),
+            scan: HeadScan::default(),
             head_len: 0,
             stage: Stage::Reading,
             request: None,
@@ -235,6 +238,9 @@ impl ServerHandshake {
 
     fn parse(&mut self) -> Result<Option<Request>, HandshakeError> {
         let limit = self.config.max_handshake_size;
+        if !self.scan.ready(&self.buf, limit) {
+            return Ok(None);
+        }
         let mut headers = vec![httparse::EMPTY_HEADER; self.config.max_headers];
         let mut req = httparse::Request::new(&mut headers);
         // Never look past the limit, whatever arrived.
