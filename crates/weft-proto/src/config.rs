@@ -15,8 +15,16 @@ pub enum Role {
 
 /// Settings for a connection and its handshake.
 ///
-/// Every buffer the core keeps is bounded by one of these limits. The
-/// defaults suit a public server; each setter documents its default.
+/// Set them with the builder methods, read them from the public fields (each
+/// field's setter documents its meaning and default). The defaults suit a
+/// public server.
+///
+/// The limits bound everything the core buffers on its own behalf: a frame,
+/// a message, a handshake head. What the caller hands to
+/// [`Connection::handle_data`](crate::Connection::handle_data) is kept until
+/// [`poll_event`](crate::Connection::poll_event) parses it; an adapter bounds
+/// that by reading only while
+/// [`buffered_received`](crate::Connection::buffered_received) is small.
 ///
 /// ```
 /// use std::time::Duration;
@@ -25,22 +33,36 @@ pub enum Role {
 /// let config = Config::default()
 ///     .max_message_size(1 << 20)
 ///     .keepalive(Some(Duration::from_secs(30)), Duration::from_secs(10));
-/// assert_eq!(config.get_max_message_size(), 1 << 20);
+/// assert_eq!(config.max_message_size, 1 << 20);
+/// assert_eq!(config.keepalive_interval, Some(Duration::from_secs(30)));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Config {
-    pub(crate) max_frame_size: usize,
-    pub(crate) max_message_size: usize,
-    pub(crate) stream_threshold: Option<usize>,
-    pub(crate) auto_pong: bool,
-    pub(crate) auto_close: bool,
-    pub(crate) keepalive_interval: Option<Duration>,
-    pub(crate) pong_timeout: Duration,
-    pub(crate) idle_timeout: Option<Duration>,
-    pub(crate) close_timeout: Duration,
-    pub(crate) handshake_timeout: Option<Duration>,
-    pub(crate) max_handshake_size: usize,
-    pub(crate) max_headers: usize,
+    /// See [`Config::max_frame_size`].
+    pub max_frame_size: usize,
+    /// See [`Config::max_message_size`].
+    pub max_message_size: usize,
+    /// See [`Config::stream_threshold`].
+    pub stream_threshold: Option<usize>,
+    /// See [`Config::auto_pong`].
+    pub auto_pong: bool,
+    /// See [`Config::auto_close`].
+    pub auto_close: bool,
+    /// See [`Config::keepalive`].
+    pub keepalive_interval: Option<Duration>,
+    /// See [`Config::keepalive`].
+    pub pong_timeout: Duration,
+    /// See [`Config::idle_timeout`].
+    pub idle_timeout: Option<Duration>,
+    /// See [`Config::close_timeout`].
+    pub close_timeout: Duration,
+    /// See [`Config::handshake_timeout`].
+    pub handshake_timeout: Option<Duration>,
+    /// See [`Config::max_handshake_size`].
+    pub max_handshake_size: usize,
+    /// See [`Config::max_headers`].
+    pub max_headers: usize,
 }
 
 impl Default for Config {
@@ -130,7 +152,9 @@ impl Config {
         self
     }
 
-    /// How long the opening handshake may take. Default: 10 s.
+    /// How long the opening handshake may take. Default: 10 s. A duration
+    /// too long to add to an `Instant` means no timeout, here and in every
+    /// other timer.
     pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.handshake_timeout = timeout;
         self
@@ -149,20 +173,5 @@ impl Config {
     pub fn max_headers(mut self, count: usize) -> Self {
         self.max_headers = count;
         self
-    }
-
-    /// See [`max_frame_size`](Self::max_frame_size).
-    pub fn get_max_frame_size(&self) -> usize {
-        self.max_frame_size
-    }
-
-    /// See [`max_message_size`](Self::max_message_size).
-    pub fn get_max_message_size(&self) -> usize {
-        self.max_message_size
-    }
-
-    /// See [`close_timeout`](Self::close_timeout).
-    pub fn get_close_timeout(&self) -> Duration {
-        self.close_timeout
     }
 }

@@ -187,10 +187,13 @@
 //!
 //! # Limits
 //!
-//! Every buffer is bounded by [`Config`]: frame and message sizes are
-//! checked against the frame header before any payload is buffered, the
-//! handshake head against its byte and header-count limits. Large messages
-//! can be streamed as [`Event::Fragment`]s ([`Config::stream_threshold`]).
+//! Everything the core buffers on its own behalf is bounded by [`Config`]:
+//! frame and message sizes are checked against the frame header before any
+//! payload is buffered, the handshake head against its byte and
+//! header-count limits. Large messages can be streamed as
+//! [`Event::Fragment`]s ([`Config::stream_threshold`]). What the caller
+//! hands to `handle_data` is kept until `poll_event` parses it: read only
+//! while [`Connection::buffered_received`] is below your high-water mark.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

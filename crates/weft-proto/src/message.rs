@@ -155,12 +155,17 @@ pub struct Fragment {
 #[non_exhaustive]
 pub enum Event {
     /// A whole text message.
+    ///
+    /// Like [`Event::Binary`], it shares the allocation it was received
+    /// into, without a copy: an application that keeps many small messages
+    /// for long should copy them, so the larger receive buffers can be freed.
     Text(Utf8Bytes),
-    /// A whole binary message.
+    /// A whole binary message, sharing the allocation it was received into.
     Binary(Bytes),
     /// A piece of a large message (only with a stream threshold configured).
     Fragment(Fragment),
-    /// A ping arrived. Unless auto-pong is off, a pong is already queued.
+    /// A ping arrived. A pong is already queued, unless auto-pong is off or
+    /// our close frame was sent (nothing may follow it).
     Ping(Bytes),
     /// A pong arrived.
     Pong(Bytes),

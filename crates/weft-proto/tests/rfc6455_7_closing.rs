@@ -74,7 +74,7 @@ fn server_closes_the_transport_first() {
     assert!(!c.poll_shutdown());
     assert_eq!(
         c.poll_timeout(),
-        Some(now + Config::default().get_close_timeout())
+        Some(now + Config::default().close_timeout)
     );
     c.handle_eof(now);
     assert_eq!(events_of(&mut c), vec![clean(CloseCode::NORMAL, "")]);

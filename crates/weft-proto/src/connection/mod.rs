@@ -221,7 +221,10 @@ impl Connection {
         self.out.len() + self.pending_pong.as_ref().map_or(0, |p| p.len() + 14)
     }
 
-    /// Bytes received and not yet parsed into events.
+    /// Bytes received and not yet delivered as events: input not yet parsed,
+    /// plus the part of a fragmented message assembled so far. The core
+    /// keeps whatever `handle_data` is given, so this is what an adapter
+    /// compares with its high-water mark before reading more.
     pub fn buffered_received(&self) -> usize {
         self.recv.buffered()
     }
@@ -401,8 +404,9 @@ impl Connection {
 
     /// The next event, if the bytes received so far make one. Call until it
     /// returns `None` after every input. Parsing happens here, one event at
-    /// a time, so an application that stops polling stops the connection
-    /// from buffering more than one frame ahead.
+    /// a time: an application that stops polling stops the parsing, and its
+    /// adapter should stop reading too (see
+    /// [`buffered_received`](Self::buffered_received)).
     pub fn poll_event(&mut self) -> Option<Event> {
         loop {
             // A step may end the connection and leave its terminal event here.
