@@ -135,6 +135,11 @@ impl Reject {
         self
     }
 
+    /// The status the rejection answers with.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
     /// Sets the response body.
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
         self.body = body.into();

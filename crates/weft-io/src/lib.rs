@@ -1,0 +1,26 @@
+//! What Weft's I/O adapters share: `ws://` and `wss://` URLs, masking keys
+//! and nonces from the operating system, rustls configuration, the
+//! [`Message`] type and the [`Error`] type.
+//!
+//! Applications use these through `weft-std` or `weft-tokio`, which
+//! re-export them; nothing here does I/O on a connection. The protocol
+//! itself lives in `weft-proto`.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod error;
+mod keys;
+mod message;
+mod options;
+#[cfg(feature = "tls")]
+pub mod tls;
+mod url;
+
+pub use error::Error;
+pub use keys::OsRandom;
+pub use message::Message;
+pub use options::ClientOptions;
+pub use url::WsUrl;
+
+pub use weft_proto;

@@ -1,0 +1,68 @@
+//! The messages an adapter reads and sends.
+
+use bytes::Bytes;
+use weft_proto::{CloseFrame, Fragment, Utf8Bytes};
+
+/// A message read from or sent on a WebSocket.
+///
+/// Reading yields text and binary messages, pings and pongs as they arrive
+/// (pings are answered automatically), and `Close` when the peer starts the
+/// closing handshake. Sending `Close` starts (or answers) the closing
+/// handshake; `Close(None)` sends 1000.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// A text message.
+    Text(Utf8Bytes),
+    /// A binary message.
+    Binary(Bytes),
+    /// A ping, with up to 125 bytes of payload.
+    Ping(Bytes),
+    /// A pong, with up to 125 bytes of payload.
+    Pong(Bytes),
+    /// A close frame.
+    Close(Option<CloseFrame>),
+    /// A piece of a large message, read only when
+    /// [`Config::stream_threshold`](weft_proto::Config::stream_threshold) is set.
+    Fragment(Fragment),
+}
+
+impl Message {
+    /// A text message.
+    pub fn text(text: impl Into<Utf8Bytes>) -> Message {
+        Message::Text(text.into())
+    }
+
+    /// A binary message.
+    pub fn binary(data: impl Into<Bytes>) -> Message {
+        Message::Binary(data.into())
+    }
+
+    /// Whether this is a text or binary message.
+    pub fn is_data(&self) -> bool {
+        matches!(self, Message::Text(_) | Message::Binary(_))
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Message {
+        Message::Text(text.into())
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Message {
+        Message::Text(text.into())
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(data: Vec<u8>) -> Message {
+        Message::Binary(data.into())
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(data: Bytes) -> Message {
+        Message::Binary(data)
+    }
+}

@@ -1,0 +1,148 @@
+//! The pieces of the blocking loop, shared by [`WebSocket`](crate::WebSocket)
+//! and the halves of a split one: nothing here decides anything about the
+//! protocol; it moves bytes, time and events between a transport and the core.
+
+use std::io::{self, IoSlice, Write};
+use std::time::{Duration, Instant};
+
+use weft_io::{Error, Message};
+use weft_proto::bytes::Buf;
+use weft_proto::{CloseCode, CloseReason, Connection, Event, Transmit};
+
+use crate::Transport;
+
+/// Bytes read at a time.
+pub(crate) const READ_BUF: usize = 32 * 1024;
+
+/// Writes a transmit completely, vectored.
+pub(crate) fn write_transmit<W: Write + ?Sized>(w: &mut W, mut t: Transmit) -> io::Result<()> {
+    while t.has_remaining() {
+        let mut slices = [IoSlice::new(&[]); 64];
+        let n = t.chunks_vectored(&mut slices);
+        match w.write_vectored(&slices[..n]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(written) => t.advance(written),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// What an event means to a reader: a message to hand out, or the end.
+pub(crate) enum Received {
+    Message(Message),
+    Ended(CloseReason),
+}
+
+pub(crate) fn read_of(event: Event) -> Option<Received> {
+    Some(Received::Message(match event {
+        Event::Text(t) => Message::Text(t),
+        Event::Binary(b) => Message::Binary(b),
+        Event::Ping(p) => Message::Ping(p),
+        Event::Pong(p) => Message::Pong(p),
+        Event::CloseReceived(frame) => Message::Close(Some(frame)),
+        Event::Fragment(f) => Message::Fragment(f),
+        Event::Closed(reason) => return Some(Received::Ended(reason)),
+        // A kind of event this adapter does not know yet.
+        _ => return None,
+    }))
+}
+
+/// Hands a message to the connection as a command.
+pub(crate) fn command(conn: &mut Connection, message: Message) -> Result<(), Error> {
+    let result = match message {
+        Message::Text(t) => conn.send_text(t),
+        Message::Binary(b) => conn.send_binary(b),
+        Message::Ping(p) => conn.ping(p),
+        Message::Pong(p) => conn.pong(p),
+        Message::Close(None) => conn.close(Instant::now(), CloseCode::NORMAL, ""),
+        Message::Close(Some(f)) => conn.close(Instant::now(), f.code, &f.reason),
+        Message::Fragment(f) => conn.send_fragment(f.kind, f.data, f.is_last),
+    };
+    result.map_err(Error::Send)
+}
+
+/// What to do before the next read.
+pub(crate) enum Wait {
+    /// A timer was due and has fired: poll events before reading.
+    Fired,
+    /// Read, blocking at most this long (`None`: until data arrives).
+    Read(Option<Duration>),
+}
+
+/// Fires the timer that is due, or says how long the next read may block.
+pub(crate) fn wait(conn: &mut Connection) -> Wait {
+    let now = Instant::now();
+    match conn.poll_timeout() {
+        None => Wait::Read(None),
+        // A zero timeout means "forever" to std: wait at least 1 ms.
+        Some(deadline) if deadline > now => {
+            Wait::Read(Some((deadline - now).max(Duration::from_millis(1))))
+        }
+        Some(_) => {
+            conn.handle_timeout(now);
+            Wait::Fired
+        }
+    }
+}
+
+/// Feeds the result of a read to the connection. Timeouts are timer ticks;
+/// a reset or aborted connection is the end of input; other errors are
+/// returned after ending the input, so the connection still ends.
+pub(crate) fn feed(conn: &mut Connection, result: io::Result<usize>, buf: &[u8]) -> io::Result<()> {
+    let now = Instant::now();
+    match result {
+        Ok(0) => conn.handle_eof(now),
+        Ok(n) => conn.handle_data(now, &buf[..n]),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            conn.handle_timeout(now)
+        }
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            conn.handle_eof(now)
+        }
+        Err(e) => {
+            conn.handle_eof(now);
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// Applies a read timeout only when it changes (a system call each time).
+#[derive(Debug, Default)]
+pub(crate) struct TimeoutCache(Option<Option<Duration>>);
+
+impl TimeoutCache {
+    pub(crate) fn set<S: Transport + ?Sized>(
+        &mut self,
+        stream: &S,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        // Within a millisecond counts as unchanged.
+        let same = match (self.0, timeout) {
+            (Some(Some(a)), Some(b)) => a.abs_diff(b) < Duration::from_millis(1),
+            (Some(a), b) => a == b,
+            (None, _) => false,
+        };
+        if !same {
+            stream.set_read_timeout(timeout)?;
+            self.0 = Some(timeout);
+        }
+        Ok(())
+    }
+}

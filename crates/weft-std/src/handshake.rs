@@ -1,0 +1,238 @@
+//! The opening handshakes over a blocking stream: `connect`, `client`,
+//! `accept`, `accept_with`.
+
+use std::io;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use weft_io::{ClientOptions, Error, OsRandom, WsUrl};
+use weft_proto::handshake::{
+    Accept, ClientHandshake, HandshakeError, Reject, Request, Response, ServerHandshake,
+};
+use weft_proto::Config;
+
+use crate::{MaybeTlsStream, Transport, WebSocket};
+
+/// Connects to a `ws://` or `wss://` URL with default options.
+///
+/// ```no_run
+/// let (mut ws, _response) = weft_std::connect("wss://echo.example/chat")?;
+/// ws.send("hello")?;
+/// while let Some(message) = ws.read()? {
+///     println!("{message:?}");
+/// }
+/// # Ok::<(), weft_std::Error>(())
+/// ```
+pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
+    connect_with(url, ClientOptions::default())
+}
+
+/// Connects to a `ws://` or `wss://` URL. The handshake timeout in
+/// `options.config` bounds the whole opening: TCP, TLS and HTTP.
+pub fn connect_with(
+    url: &str,
+    options: ClientOptions,
+) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
+    let url = WsUrl::parse(url)?;
+    let deadline = options
+        .config
+        .handshake_timeout
+        .and_then(|t| Instant::now().checked_add(t));
+    let tcp = connect_tcp(&url, options.connect_timeout, deadline)?;
+    tcp.set_nodelay(true)?;
+    // Writes during the handshake (TLS included) are bounded too.
+    tcp.set_write_timeout(remaining(deadline)?)?;
+    let stream = if url.secure {
+        tls_stream(&url, &options, tcp)?
+    } else {
+        MaybeTlsStream::Plain(tcp)
+    };
+    let (ws, response) = client(stream, &url, options)?;
+    ws.get_ref().tcp().set_write_timeout(None)?;
+    Ok((ws, response))
+}
+
+#[cfg(feature = "tls")]
+fn tls_stream(
+    url: &WsUrl,
+    options: &ClientOptions,
+    tcp: TcpStream,
+) -> Result<MaybeTlsStream, Error> {
+    let config = options
+        .tls
+        .clone()
+        .unwrap_or_else(weft_io::tls::client_config);
+    let name = weft_io::tls::server_name(&url.host)?;
+    let conn = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
+    Ok(MaybeTlsStream::Tls(Box::new(rustls::StreamOwned::new(
+        conn, tcp,
+    ))))
+}
+
+#[cfg(not(feature = "tls"))]
+fn tls_stream(_: &WsUrl, _: &ClientOptions, _: TcpStream) -> Result<MaybeTlsStream, Error> {
+    Err(Error::TlsUnavailable)
+}
+
+/// Tries each address of the URL's host in turn.
+fn connect_tcp(
+    url: &WsUrl,
+    timeout: Option<Duration>,
+    deadline: Option<Instant>,
+) -> Result<TcpStream, Error> {
+    let mut last = None;
+    for addr in (url.host.as_str(), url.port).to_socket_addrs()? {
+        let limit = match (timeout, remaining(deadline)?) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let result = match limit {
+            Some(limit) => TcpStream::connect_timeout(&addr, limit),
+            None => TcpStream::connect(addr),
+        };
+        match result {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(Error::Io(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} has no address", url.host),
+        )
+    })))
+}
+
+/// The time left before `deadline`; an error once it has passed.
+fn remaining(deadline: Option<Instant>) -> Result<Option<Duration>, Error> {
+    match deadline {
+        None => Ok(None),
+        Some(d) => match d.checked_duration_since(Instant::now()) {
+            Some(left) if !left.is_zero() => Ok(Some(left)),
+            _ => Err(Error::Handshake(HandshakeError::TimedOut)),
+        },
+    }
+}
+
+/// Reads during a handshake, blocking no later than `deadline`.
+/// `Ok(None)`: the deadline passed.
+fn read_before<S: Transport>(
+    stream: &mut S,
+    buf: &mut [u8],
+    deadline: Option<Instant>,
+) -> Result<Option<usize>, Error> {
+    let timeout = match remaining(deadline) {
+        Ok(timeout) => timeout,
+        Err(_) => return Ok(None),
+    };
+    stream.set_read_timeout(timeout)?;
+    loop {
+        match stream.read(buf) {
+            Ok(n) => return Ok(Some(n)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Ok(None)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Runs the client handshake over a stream you opened (a Unix socket, a
+/// proxy tunnel, TLS of your own) for `url`'s host and resource.
+pub fn client<S: Transport>(
+    mut stream: S,
+    url: &WsUrl,
+    options: ClientOptions,
+) -> Result<(WebSocket<S>, Response), Error> {
+    let mut random = OsRandom::new()?;
+    let nonce = random.nonce();
+    let request = options.request(url);
+    let mut handshake = ClientHandshake::new(request, options.config, nonce, Instant::now())?;
+    let mut out = Vec::new();
+    handshake.write_request(&mut out);
+    stream.write_all(&out)?;
+    stream.flush()?;
+    let mut buf = vec![0u8; 4096];
+    let response = loop {
+        match read_before(&mut stream, &mut buf, handshake.poll_timeout())? {
+            None => handshake.handle_timeout(Instant::now())?,
+            Some(0) => return Err(handshake.handle_eof().into()),
+            Some(n) => {
+                if let Some(response) = handshake.handle_data(&buf[..n])? {
+                    break response;
+                }
+            }
+        }
+    };
+    stream.set_read_timeout(None)?;
+    let conn = handshake.into_connection(random, Instant::now())?;
+    Ok((WebSocket::from_connection(stream, conn), response))
+}
+
+/// Accepts a WebSocket on a stream that was just accepted, with default
+/// settings, whatever the request.
+pub fn accept<S: Transport>(stream: S) -> Result<WebSocket<S>, Error> {
+    accept_with(stream, Config::default(), |_| Ok(Accept::new()))
+}
+
+/// Accepts a WebSocket, letting `decide` see the request and accept it
+/// (choosing a subprotocol, adding headers) or reject it (any status,
+/// headers, body; the function then returns [`Error::Rejected`]). A
+/// malformed request is answered with its HTTP status (400, 426, 431, ...)
+/// and returned as [`Error::Handshake`].
+///
+/// To serve `wss://`, accept TLS first and pass the TLS stream:
+/// `rustls::StreamOwned::new(rustls::ServerConnection::new(weft_std::tls::server_config(&cert_pem, &key_pem)?)?, tcp)`.
+pub fn accept_with<S, F>(mut stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
+where
+    S: Transport,
+    F: FnOnce(&Request) -> Result<Accept, Reject>,
+{
+    let mut handshake = ServerHandshake::new(config, Instant::now());
+    let mut buf = vec![0u8; 4096];
+    let request = loop {
+        let result = match read_before(&mut stream, &mut buf, handshake.poll_timeout())? {
+            None => handshake.handle_timeout(Instant::now()).map(|()| None),
+            Some(0) => return Err(HandshakeError::ConnectionClosed.into()),
+            Some(n) => handshake.handle_data(&buf[..n]),
+        };
+        match result {
+            Ok(Some(request)) => break request,
+            Ok(None) => {}
+            Err(e) => {
+                let mut out = Vec::new();
+                e.write_response(&mut out);
+                // The client may be gone already; the handshake error is what matters.
+                let _ = stream
+                    .write_all(&out)
+                    .and_then(|()| stream.shutdown_write());
+                return Err(e.into());
+            }
+        }
+    };
+    let mut out = Vec::new();
+    match decide(&request) {
+        Ok(accept) => {
+            handshake.accept(accept, &mut out)?;
+            stream.write_all(&out)?;
+            stream.flush()?;
+            stream.set_read_timeout(None)?;
+            let conn = handshake.into_connection(Instant::now())?;
+            Ok(WebSocket::from_connection(stream, conn))
+        }
+        Err(reject) => {
+            let status = reject.status();
+            handshake.reject(reject, &mut out)?;
+            stream.write_all(&out)?;
+            stream.flush()?;
+            stream.shutdown_write()?;
+            Err(Error::Rejected(status))
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Weft over blocking `std` I/O: WebSocket clients and servers on any
+//! `Read + Write` stream, with `wss://` through rustls.
+//!
+//! A thin adapter: the protocol, its limits and its timers are decided by
+//! [`weft_proto`]; this crate moves bytes between a stream and that state
+//! machine, sets the stream's read timeout from the core's next deadline,
+//! and writes with vectored I/O.
+//!
+//! # Client
+//!
+//! ```no_run
+//! use weft_std::{connect, Message};
+//!
+//! let (mut ws, _response) = connect("ws://127.0.0.1:9001/chat")?;
+//! ws.send("hello")?;
+//! while let Some(message) = ws.read()? {
+//!     if let Message::Text(text) = message {
+//!         println!("{text}");
+//!         ws.close(weft_std::weft_proto::CloseCode::NORMAL, "done")?;
+//!     }
+//! }
+//! println!("closed: {:?}", ws.close_reason());
+//! # Ok::<(), weft_std::Error>(())
+//! ```
+//!
+//! # Server
+//!
+//! ```no_run
+//! use std::net::TcpListener;
+//! use weft_std::{accept, Message};
+//!
+//! let listener = TcpListener::bind("127.0.0.1:9001")?;
+//! for stream in listener.incoming() {
+//!     std::thread::spawn(move || -> Result<(), weft_std::Error> {
+//!         let mut ws = accept(stream?)?;
+//!         while let Some(message) = ws.read()? {
+//!             if message.is_data() {
+//!                 ws.send(message)?;
+//!             }
+//!         }
+//!         Ok(())
+//!     });
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! [`accept_with`] lets a callback see the request (path, headers, origin,
+//! subprotocols) and accept or reject it.
+//!
+//! # TLS
+//!
+//! `wss://` URLs connect through rustls with the ring provider and the
+//! webpki-roots CA set ([`tls::client_config`]); pass your own
+//! `rustls::ClientConfig` in [`ClientOptions::tls`] for a private CA. To
+//! serve `wss://`, wrap each accepted `TcpStream` in
+//! `rustls::StreamOwned::new(rustls::ServerConnection::new(config)?, tcp)`
+//! with `config` from [`tls::server_config`] (PEM certificate chain and
+//! key), and pass that to [`accept`]. The default feature `tls` can be
+//! turned off by users who bring their own TLS.
+//!
+//! # Two threads
+//!
+//! [`WebSocket::split`] gives a [`WsReader`] and a [`WsWriter`] (for
+//! `TcpStream` and plain `ws://` streams): a read blocked on the socket never
+//! holds up a write, and the pongs and close echoes the reader owes are
+//! written by the reader itself, even when the writer is idle.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod driver;
+mod handshake;
+mod socket;
+mod split;
+mod transport;
+
+pub use handshake::{accept, accept_with, client, connect, connect_with};
+pub use socket::WebSocket;
+pub use split::{Split, WsReader, WsWriter};
+pub use transport::{MaybeTlsStream, Transport};
+
+#[cfg(feature = "tls")]
+pub use weft_io::tls;
+pub use weft_io::{ClientOptions, Error, Message, OsRandom, WsUrl};
+pub use weft_proto;

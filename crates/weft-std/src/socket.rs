@@ -1,0 +1,139 @@
+//! [`WebSocket`]: a connection over a blocking stream, used from one thread.
+
+use weft_io::{Error, Message};
+use weft_proto::{CloseCode, CloseFrame, CloseReason, Connection};
+
+use crate::driver::{self, Received, TimeoutCache, Wait, READ_BUF};
+use crate::split::{self, Split, WsReader, WsWriter};
+use crate::Transport;
+
+/// A WebSocket over a blocking stream.
+///
+/// [`read`](Self::read) waits for the next message, answering pings and
+/// the peer's close as it goes, and returns `Ok(None)` once the connection
+/// has ended; [`close_reason`](Self::close_reason) then says why.
+/// [`send`](Self::send) queues a message and writes it. Timers (keepalive,
+/// close timeout) run inside `read`, through the stream's read timeout.
+///
+/// To read and write from two threads, [`split`](Self::split) it.
+#[derive(Debug)]
+pub struct WebSocket<S> {
+    conn: Connection,
+    stream: S,
+    buf: Box<[u8]>,
+    timeout: TimeoutCache,
+    shut: bool,
+    ended: Option<CloseReason>,
+}
+
+impl<S: Transport> WebSocket<S> {
+    /// Wraps a stream whose opening handshake is done, driven by `conn`
+    /// (from a handshake's `into_connection`, or `Connection::server` /
+    /// `Connection::client` for a stream upgraded elsewhere).
+    pub fn from_connection(stream: S, conn: Connection) -> Self {
+        WebSocket {
+            conn,
+            stream,
+            buf: vec![0; READ_BUF].into_boxed_slice(),
+            timeout: TimeoutCache::default(),
+            shut: false,
+            ended: None,
+        }
+    }
+
+    /// The next message, or `Ok(None)` once the connection has ended (see
+    /// [`close_reason`](Self::close_reason)). Pongs and close echoes owed
+    /// are written before it returns. `Err` means the transport failed.
+    pub fn read(&mut self) -> Result<Option<Message>, Error> {
+        loop {
+            while let Some(event) = self.conn.poll_event() {
+                // Write any reply this event queued (a pong per ping).
+                self.flush()?;
+                match driver::read_of(event) {
+                    Some(Received::Message(message)) => return Ok(Some(message)),
+                    Some(Received::Ended(reason)) => {
+                        self.ended = Some(reason);
+                        self.flush()?;
+                        return Ok(None);
+                    }
+                    None => {}
+                }
+            }
+            if self.ended.is_some() {
+                return Ok(None);
+            }
+            self.flush()?;
+            let Wait::Read(timeout) = driver::wait(&mut self.conn) else {
+                continue;
+            };
+            self.timeout.set(&self.stream, timeout)?;
+            let result = self.stream.read(&mut self.buf);
+            driver::feed(&mut self.conn, result, &self.buf)?;
+        }
+    }
+
+    /// Queues `message` and writes it (and anything else queued).
+    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        driver::command(&mut self.conn, message.into())?;
+        self.flush()
+    }
+
+    /// Queues `message` without writing it; [`flush`](Self::flush) writes.
+    pub fn feed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        driver::command(&mut self.conn, message.into())
+    }
+
+    /// Starts the closing handshake. Keep calling [`read`](Self::read) until
+    /// it returns `Ok(None)`: the handshake completes there.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.send(Message::Close(Some(CloseFrame::new(code, reason))))
+    }
+
+    /// Writes everything queued, and half-closes the stream once the
+    /// connection asks for it.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        while let Some(transmit) = self.conn.poll_transmit() {
+            driver::write_transmit(&mut self.stream, transmit)?;
+        }
+        self.stream.flush()?;
+        if self.conn.poll_shutdown() && !self.shut {
+            self.shut = true;
+            self.stream.shutdown_write()?;
+        }
+        Ok(())
+    }
+
+    /// Why the connection ended, once [`read`](Self::read) has returned `Ok(None)`.
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.ended.as_ref()
+    }
+
+    /// The protocol state machine.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The stream, mutably (reading or writing it directly corrupts the
+    /// connection).
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// Splits into a reader and a writer for two threads: a read blocked on
+    /// the stream never holds up a write, and pongs and close echoes the
+    /// reader owes are written by the reader itself.
+    pub fn split(self) -> Result<(WsReader<S>, WsWriter<S>), Error>
+    where
+        S: Split,
+    {
+        let (reader, writer) = self.stream.split()?;
+        Ok(split::new::<S>(
+            self.conn, reader, writer, self.buf, self.shut, self.ended,
+        ))
+    }
+}
