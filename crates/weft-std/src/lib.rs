@@ -60,10 +60,11 @@
 //!
 //! # Two threads
 //!
-//! [`WebSocket::split`] gives a [`WsReader`] and a [`WsWriter`] (for
-//! `TcpStream` and plain `ws://` streams): a read blocked on the socket never
-//! holds up a write, and the pongs and close echoes the reader owes are
-//! written by the reader itself, even when the writer is idle.
+//! [`WebSocket::split`] gives a [`WsReader`] and a [`WsWriter`] (for a
+//! `TcpStream`, and for the `ws://` and `wss://` streams [`connect`] opens):
+//! a read blocked on the socket never holds up a write, and the pongs and
+//! close echoes the reader owes are written by the reader itself, even when
+//! the writer is idle.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -72,11 +73,13 @@ mod driver;
 mod handshake;
 mod socket;
 mod split;
+#[cfg(feature = "tls")]
+mod tls_split;
 mod transport;
 
 pub use handshake::{accept, accept_with, client, connect, connect_with};
 pub use socket::WebSocket;
-pub use split::{Split, WsReader, WsWriter};
+pub use split::{ReadHalf, Split, WriteHalf, WsReader, WsWriter};
 pub use transport::{MaybeTlsStream, Transport};
 
 #[cfg(feature = "tls")]

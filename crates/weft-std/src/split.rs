@@ -37,21 +37,113 @@ impl Split for TcpStream {
 }
 
 impl Split for MaybeTlsStream {
-    type Reader = MaybeTlsStream;
-    type Writer = MaybeTlsStream;
-    /// Plain TCP splits; a TLS stream cannot (rustls's `StreamOwned` is one
-    /// state machine), and fails with `Unsupported`.
-    fn split(self) -> io::Result<(MaybeTlsStream, MaybeTlsStream)> {
+    type Reader = ReadHalf;
+    type Writer = WriteHalf;
+    fn split(self) -> io::Result<(ReadHalf, WriteHalf)> {
         match self {
             MaybeTlsStream::Plain(tcp) => {
                 let writer = tcp.try_clone()?;
-                Ok((MaybeTlsStream::Plain(tcp), MaybeTlsStream::Plain(writer)))
+                Ok((ReadHalf::Plain(tcp), WriteHalf::Plain(writer)))
             }
             #[cfg(feature = "tls")]
-            MaybeTlsStream::Tls(_) => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "a TLS WebSocket cannot be split; use it from one thread",
-            )),
+            MaybeTlsStream::Tls(tls) => {
+                let (reader, writer) = crate::tls_split::split(*tls)?;
+                Ok((ReadHalf::Tls(reader), WriteHalf::Tls(writer)))
+            }
+        }
+    }
+}
+
+/// The reading half of a split [`MaybeTlsStream`].
+#[derive(Debug)]
+pub enum ReadHalf {
+    /// `ws://`.
+    Plain(TcpStream),
+    /// `wss://`.
+    #[cfg(feature = "tls")]
+    Tls(crate::tls_split::TlsReadHalf),
+}
+
+/// The writing half of a split [`MaybeTlsStream`].
+#[derive(Debug)]
+pub enum WriteHalf {
+    /// `ws://`.
+    Plain(TcpStream),
+    /// `wss://`.
+    #[cfg(feature = "tls")]
+    Tls(crate::tls_split::TlsWriteHalf),
+}
+
+impl io::Read for ReadHalf {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            ReadHalf::Plain(s) => s.read(buf),
+            #[cfg(feature = "tls")]
+            ReadHalf::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Transport for ReadHalf {
+    fn set_read_timeout(&self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+        match self {
+            ReadHalf::Plain(s) => s.set_read_timeout(timeout),
+            #[cfg(feature = "tls")]
+            ReadHalf::Tls(s) => s.set_read_timeout(timeout),
+        }
+    }
+}
+
+impl io::Write for ReadHalf {
+    /// The reading half does not write.
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl io::Read for WriteHalf {
+    /// The writing half does not read.
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+}
+
+impl io::Write for WriteHalf {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            WriteHalf::Plain(s) => s.write(buf),
+            #[cfg(feature = "tls")]
+            WriteHalf::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            WriteHalf::Plain(s) => s.write_vectored(bufs),
+            #[cfg(feature = "tls")]
+            WriteHalf::Tls(s) => s.write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            WriteHalf::Plain(s) => s.flush(),
+            #[cfg(feature = "tls")]
+            WriteHalf::Tls(s) => s.flush(),
+        }
+    }
+}
+
+impl Transport for WriteHalf {
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        match self {
+            WriteHalf::Plain(s) => s.shutdown_write(),
+            #[cfg(feature = "tls")]
+            WriteHalf::Tls(s) => s.shutdown_write(),
         }
     }
 }
@@ -59,7 +151,7 @@ impl Split for MaybeTlsStream {
 #[derive(Debug)]
 struct Shared<W> {
     conn: Mutex<State>,
-    writer: Mutex<WriteHalf<W>>,
+    writer: Mutex<Writing<W>>,
 }
 
 #[derive(Debug)]
@@ -69,7 +161,7 @@ struct State {
 }
 
 #[derive(Debug)]
-struct WriteHalf<W> {
+struct Writing<W> {
     stream: W,
     shut: bool,
 }
@@ -133,7 +225,7 @@ pub(crate) fn new<S: Split>(
 ) -> (WsReader<S>, WsWriter<S>) {
     let shared = Arc::new(Shared {
         conn: Mutex::new(State { conn, ended }),
-        writer: Mutex::new(WriteHalf {
+        writer: Mutex::new(Writing {
             stream: writer,
             shut,
         }),
