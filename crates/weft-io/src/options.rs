@@ -19,7 +19,7 @@ use crate::WsUrl;
 ///     .config(Config::default().max_message_size(1 << 20))
 ///     .subprotocol("chat.v1")
 ///     .header("Authorization", "Bearer t0ken")
-///     .connect_timeout(Duration::from_secs(5));
+///     .connect_timeout(Some(Duration::from_secs(5)));
 /// # let _ = options;
 /// ```
 #[derive(Clone, Debug)]

@@ -23,8 +23,7 @@ pub enum Role {
 /// a message, a handshake head. What the caller hands to
 /// [`Connection::handle_data`](crate::Connection::handle_data) is kept until
 /// [`poll_event`](crate::Connection::poll_event) parses it; an adapter bounds
-/// that by reading only while
-/// [`buffered_received`](crate::Connection::buffered_received) is small.
+/// that by reading again only once `poll_event` has returned `None`.
 ///
 /// ```
 /// use std::time::Duration;

@@ -192,8 +192,9 @@
 //! payload is buffered, the handshake head against its byte and
 //! header-count limits. Large messages can be streamed as
 //! [`Event::Fragment`]s ([`Config::stream_threshold`]). What the caller
-//! hands to `handle_data` is kept until `poll_event` parses it: read only
-//! while [`Connection::buffered_received`] is below your high-water mark.
+//! hands to `handle_data` is kept until `poll_event` parses it, so read
+//! again only once `poll_event` has returned `None`: the input then holds at
+//! most one incomplete frame, itself bounded by the frame size limit.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

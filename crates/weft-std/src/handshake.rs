@@ -219,7 +219,15 @@ where
     let mut out = Vec::new();
     match decide(&request) {
         Ok(accept) => {
-            handshake.accept(accept, &mut out)?;
+            if let Err(e) = handshake.accept(accept, &mut out) {
+                // The application's answer cannot be sent (a subprotocol the
+                // client did not offer, a reserved header): the client gets 500.
+                let _ = handshake.reject(Reject::new(500), &mut out);
+                let _ = stream
+                    .write_all(&out)
+                    .and_then(|()| stream.shutdown_write());
+                return Err(e.into());
+            }
             stream.write_all(&out)?;
             stream.flush()?;
             stream.set_read_timeout(None)?;

@@ -222,9 +222,10 @@ impl Connection {
     }
 
     /// Bytes received and not yet delivered as events: input not yet parsed,
-    /// plus the part of a fragmented message assembled so far. The core
-    /// keeps whatever `handle_data` is given, so this is what an adapter
-    /// compares with its high-water mark before reading more.
+    /// plus the part of a fragmented message assembled so far (bounded by
+    /// the message size limit). The core keeps whatever `handle_data` is
+    /// given; an adapter that reads again only once `poll_event` has
+    /// returned `None` keeps the unparsed part under one frame.
     pub fn buffered_received(&self) -> usize {
         self.recv.buffered()
     }
@@ -405,8 +406,8 @@ impl Connection {
     /// The next event, if the bytes received so far make one. Call until it
     /// returns `None` after every input. Parsing happens here, one event at
     /// a time: an application that stops polling stops the parsing, and its
-    /// adapter should stop reading too (see
-    /// [`buffered_received`](Self::buffered_received)).
+    /// adapter should stop reading too, reading again only once this has
+    /// returned `None`.
     pub fn poll_event(&mut self) -> Option<Event> {
         loop {
             // A step may end the connection and leave its terminal event here.

@@ -80,6 +80,9 @@ fn passed(deadline: Option<Instant>, now: Instant) -> bool {
 impl Connection {
     /// Acts on every timer that is due at `now`. Calling it early, late or
     /// twice is harmless: only timers whose instant has passed do anything.
+    /// A timer is due when `now` is at or after its instant, so passing the
+    /// instant [`poll_timeout`](Self::poll_timeout) gave fires it (useful
+    /// with runtimes whose sleeps end up to a millisecond early).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
         let unparsed = self.recv.unparsed;

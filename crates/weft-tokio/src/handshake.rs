@@ -1,0 +1,327 @@
+//! The opening handshake over a tokio transport, for both roles.
+//!
+//! The handshake state machines of `weft-proto` decide everything; this
+//! moves their bytes, and sleeps until their deadline.
+
+use std::future::Future;
+use std::io;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use weft_io::{ClientOptions, Error, OsRandom, WsUrl};
+use weft_proto::handshake::{
+    Accept, ClientHandshake, HandshakeError, Reject, Request, Response, ServerHandshake,
+};
+use weft_proto::Config;
+
+use crate::{MaybeTlsStream, WebSocketStream};
+
+/// How much a handshake reads at a time. Bytes past the head are kept for
+/// the connection, so reading ahead loses nothing.
+const HANDSHAKE_READ: usize = 4096;
+
+/// Runs `fut` until `deadline` (`None`: no limit); `None` if it passed.
+async fn until<F: Future>(deadline: Option<Instant>, fut: F) -> Option<F::Output> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline.into(), fut).await.ok(),
+        None => Some(fut.await),
+    }
+}
+
+/// Connects to a `ws://` or `wss://` URL with default options.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), weft_tokio::Error> {
+/// use futures_util::{SinkExt, StreamExt};
+/// use weft_tokio::Message;
+///
+/// let (mut ws, _response) = weft_tokio::connect("ws://127.0.0.1:9001/chat").await?;
+/// ws.send(Message::text("hello")).await?;
+/// while let Some(message) = ws.next().await {
+///     println!("{:?}", message?);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub async fn connect(
+    url: &str,
+) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
+    connect_with(url, ClientOptions::default()).await
+}
+
+/// Connects to a `ws://` or `wss://` URL.
+///
+/// [`ClientOptions::connect_timeout`] bounds the TCP connect; the
+/// handshake timeout of [`ClientOptions::config`] bounds the whole opening
+/// (TCP connect, TLS, HTTP) and fails it with
+/// [`HandshakeError::TimedOut`]. `wss://` uses [`ClientOptions::tls`], or
+/// [`weft_io::tls::client_config`] (the webpki-roots CAs); without the
+/// `tls` feature it fails with [`Error::TlsUnavailable`]. The socket has
+/// `TCP_NODELAY` set: frames go out as soon as they are written.
+pub async fn connect_with(
+    url: &str,
+    options: ClientOptions,
+) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
+    let url = WsUrl::parse(url)?;
+    if url.secure && cfg!(not(feature = "tls")) {
+        return Err(Error::TlsUnavailable);
+    }
+    let start = Instant::now();
+    let mut random = OsRandom::new()?;
+    let mut handshake = ClientHandshake::new(
+        options.request(&url),
+        options.config.clone(),
+        random.nonce(),
+        start,
+    )?;
+    // The handshake's own deadline bounds every step of the opening.
+    let deadline = handshake.poll_timeout();
+    let opening = async {
+        let tcp = connect_tcp(&url, options.connect_timeout).await?;
+        let stream = wrap_tls(tcp, &url, &options).await?;
+        let (stream, response) = client_handshake(stream, &mut handshake).await?;
+        Ok::<_, Error>((stream, response))
+    };
+    let (stream, response) = match until(deadline, opening).await {
+        Some(result) => result?,
+        None => return Err(timed_out(&mut handshake, deadline)),
+    };
+    let conn = handshake.into_connection(random, Instant::now())?;
+    Ok((WebSocketStream::from_connection(stream, conn), response))
+}
+
+/// Runs the client's handshake over a stream you opened (TCP, TLS, a
+/// proxy tunnel, ...), for `url`'s host and target. Nothing is done about
+/// `url`'s scheme: a `wss://` stream must already be encrypted. The
+/// handshake timeout of [`ClientOptions::config`] bounds it.
+pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    url: &WsUrl,
+    options: ClientOptions,
+) -> Result<(WebSocketStream<S>, Response), Error> {
+    let mut random = OsRandom::new()?;
+    let mut handshake = ClientHandshake::new(
+        options.request(url),
+        options.config,
+        random.nonce(),
+        Instant::now(),
+    )?;
+    let deadline = handshake.poll_timeout();
+    let (stream, response) = match until(deadline, client_handshake(stream, &mut handshake)).await {
+        Some(result) => result?,
+        None => return Err(timed_out(&mut handshake, deadline)),
+    };
+    let conn = handshake.into_connection(random, Instant::now())?;
+    Ok((WebSocketStream::from_connection(stream, conn), response))
+}
+
+/// The error the core gives once the handshake's deadline has passed.
+fn timed_out(handshake: &mut ClientHandshake, deadline: Option<Instant>) -> Error {
+    let now = deadline.map_or_else(Instant::now, |d| Instant::now().max(d));
+    match handshake.handle_timeout(now) {
+        Err(e) => Error::Handshake(e),
+        Ok(()) => Error::Handshake(HandshakeError::TimedOut),
+    }
+}
+
+async fn connect_tcp(url: &WsUrl, timeout: Option<Duration>) -> Result<TcpStream, Error> {
+    let connecting = TcpStream::connect((url.host.as_str(), url.port));
+    let tcp = match timeout {
+        Some(timeout) => tokio::time::timeout(timeout, connecting)
+            .await
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "connecting to {} timed out after {timeout:?}",
+                        url.authority()
+                    ),
+                )
+            })??,
+        None => connecting.await?,
+    };
+    tcp.set_nodelay(true)?;
+    Ok(tcp)
+}
+
+#[cfg(feature = "tls")]
+async fn wrap_tls(
+    tcp: TcpStream,
+    url: &WsUrl,
+    options: &ClientOptions,
+) -> Result<MaybeTlsStream<TcpStream>, Error> {
+    if !url.secure {
+        return Ok(MaybeTlsStream::Plain(tcp));
+    }
+    let config = options
+        .tls
+        .clone()
+        .unwrap_or_else(weft_io::tls::client_config);
+    let name = weft_io::tls::server_name(&url.host)?;
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await?;
+    Ok(MaybeTlsStream::Tls(Box::new(tls)))
+}
+
+#[cfg(not(feature = "tls"))]
+async fn wrap_tls(
+    tcp: TcpStream,
+    url: &WsUrl,
+    _options: &ClientOptions,
+) -> Result<MaybeTlsStream<TcpStream>, Error> {
+    if url.secure {
+        return Err(Error::TlsUnavailable);
+    }
+    Ok(MaybeTlsStream::Plain(tcp))
+}
+
+/// Writes the request and reads until the handshake has the response.
+async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    handshake: &mut ClientHandshake,
+) -> Result<(S, Response), Error> {
+    let mut request = Vec::new();
+    handshake.write_request(&mut request);
+    stream.write_all(&request).await?;
+    stream.flush().await?;
+    let mut buf = vec![0u8; HANDSHAKE_READ];
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Err(Error::Handshake(handshake.handle_eof()));
+        }
+        if let Some(response) = handshake.handle_data(&buf[..n])? {
+            return Ok((stream, response));
+        }
+    }
+}
+
+/// Accepts a WebSocket on a stream whose client has connected, with
+/// [`Config::default`] and any request accepted.
+///
+/// To serve `wss://`, accept the TLS session first and hand over the
+/// encrypted stream (see the [crate docs](crate#serving-wss)).
+pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+) -> Result<WebSocketStream<S>, Error> {
+    accept_with(stream, Config::default(), |_| Ok(Accept::new())).await
+}
+
+/// Accepts a WebSocket on a stream whose client has connected, letting
+/// `decide` see the request and accept it (choosing a subprotocol, adding
+/// headers) or reject it (any status, headers, body).
+///
+/// The handshake timeout of `config` bounds reading the request. A request
+/// that is not a valid WebSocket handshake is answered with the status the
+/// core gives (400, 405, 426, 431, ...) and fails with
+/// [`Error::Handshake`]. A rejection is written out, the transport is
+/// half-closed, and the function fails with [`Error::Rejected`] carrying
+/// the status sent (the client sees
+/// [`HandshakeError::Rejected`] with the status, headers and body).
+///
+/// ```no_run
+/// # async fn run(tcp: tokio::net::TcpStream) -> Result<(), weft_tokio::Error> {
+/// use weft_tokio::weft_proto::handshake::{Accept, Reject};
+/// use weft_tokio::weft_proto::Config;
+///
+/// let ws = weft_tokio::accept_with(tcp, Config::default(), |request| {
+///     if request.path() != "/chat" {
+///         return Err(Reject::new(404).body("no such endpoint"));
+///     }
+///     match request.subprotocols().iter().any(|p| p == "chat.v1") {
+///         true => Ok(Accept::new().subprotocol("chat.v1")),
+///         false => Ok(Accept::new()),
+///     }
+/// })
+/// .await?;
+/// # drop(ws);
+/// # Ok(())
+/// # }
+/// ```
+pub async fn accept_with<S, F>(
+    mut stream: S,
+    config: Config,
+    decide: F,
+) -> Result<WebSocketStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Result<Accept, Reject>,
+{
+    let mut handshake = ServerHandshake::new(config, Instant::now());
+    let deadline = handshake.poll_timeout();
+    let request = match until(deadline, read_request(&mut stream, &mut handshake)).await {
+        Some(Ok(request)) => request,
+        Some(Err(Error::Handshake(e))) => return Err(refuse(stream, e).await),
+        Some(Err(e)) => return Err(e),
+        None => {
+            let now = deadline.map_or_else(Instant::now, |d| Instant::now().max(d));
+            let e = match handshake.handle_timeout(now) {
+                Err(e) => e,
+                Ok(()) => HandshakeError::TimedOut,
+            };
+            return Err(refuse(stream, e).await);
+        }
+    };
+    let mut response = Vec::new();
+    match decide(&request) {
+        Ok(accept) => {
+            if let Err(e) = handshake.accept(accept, &mut response) {
+                // The application's answer cannot be sent: tell the client
+                // something went wrong on this side.
+                response.clear();
+                let _ = handshake.reject(Reject::new(500), &mut response);
+                let _ = send_and_shut(&mut stream, &response).await;
+                return Err(Error::Handshake(e));
+            }
+            stream.write_all(&response).await?;
+            stream.flush().await?;
+            let conn = handshake.into_connection(Instant::now())?;
+            Ok(WebSocketStream::from_connection(stream, conn))
+        }
+        Err(reject) => {
+            let status = reject.status();
+            if let Err(e) = handshake.reject(reject, &mut response) {
+                response.clear();
+                let _ = handshake.reject(Reject::new(500), &mut response);
+                let _ = send_and_shut(&mut stream, &response).await;
+                return Err(Error::Handshake(e));
+            }
+            send_and_shut(&mut stream, &response).await?;
+            Err(Error::Rejected(status))
+        }
+    }
+}
+
+async fn read_request<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    handshake: &mut ServerHandshake,
+) -> Result<Request, Error> {
+    let mut buf = vec![0u8; HANDSHAKE_READ];
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Err(Error::Handshake(HandshakeError::ConnectionClosed));
+        }
+        if let Some(request) = handshake.handle_data(&buf[..n])? {
+            return Ok(request);
+        }
+    }
+}
+
+/// Answers a handshake error with the response the core writes for it (if
+/// any), closes, and returns the error.
+async fn refuse<S: AsyncWrite + Unpin>(mut stream: S, e: HandshakeError) -> Error {
+    let mut response = Vec::new();
+    if e.write_response(&mut response) {
+        let _ = send_and_shut(&mut stream, &response).await;
+    }
+    Error::Handshake(e)
+}
+
+async fn send_and_shut<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) -> io::Result<()> {
+    stream.write_all(bytes).await?;
+    stream.flush().await?;
+    stream.shutdown().await
+}
