@@ -5,15 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 port="${PORT:-9321}"
+bin="${CARGO_TARGET_DIR:-target}/release"
 
 # The two crates' examples share names: build each, then copy it aside.
 cargo build -q --release -p weft-tokio --example echo_server
-cp target/release/examples/echo_server target/release/demo_echo_server
+cp "$bin/examples/echo_server" "$bin/demo_echo_server"
 cargo build -q --release -p weft-std --example client
-cp target/release/examples/client target/release/demo_client
+cp "$bin/examples/client" "$bin/demo_client"
 
 log="$(mktemp)"
-target/release/demo_echo_server "127.0.0.1:$port" > "$log" &
+"$bin/demo_echo_server" "127.0.0.1:$port" > "$log" &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
 # The server prints one line once it is listening.
@@ -21,5 +22,5 @@ for _ in $(seq 1 100); do grep -q listening "$log" && break; sleep 0.1; done
 cat "$log"
 
 printf 'hello from weft-std\nthe echo comes from weft-tokio\nbye\n' |
-  target/release/demo_client "ws://127.0.0.1:$port/demo"
+  "$bin/demo_client" "ws://127.0.0.1:$port/demo"
 echo "client exited cleanly after the closing handshake"
