@@ -277,3 +277,88 @@ fn a_64_mib_message_crosses_each_way() {
     assert_eq!(ws.read().unwrap(), None);
     assert!(server.join().unwrap().unwrap().is_clean());
 }
+
+/// Runs `f` on a thread and fails the test if it does not finish in time.
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit).expect("hung")
+}
+
+#[test]
+fn split_halves_exchange_large_messages_with_an_echo_server_without_deadlock() {
+    // Larger than the loopback socket buffers: while the writer sends the
+    // second message, the reader must keep reading the first echo.
+    let config = Config::default()
+        .max_message_size(64 << 20)
+        .max_frame_size(64 << 20);
+    let server_config = config.clone();
+    let (addr, server) =
+        serve_one(move |tcp| echo(accept_with(tcp, server_config, |_| Ok(Accept::new())).unwrap()));
+    let options = ClientOptions::new().config(config);
+    let (ws, _) = connect_with(&format!("ws://{addr}/"), options).unwrap();
+    let (mut reader, writer) = ws.split().unwrap();
+    let big = vec![5u8; 40 << 20];
+    let sent = big.clone();
+    let sender = std::thread::spawn(move || {
+        writer.send(sent.clone()).unwrap();
+        writer.send(sent).unwrap();
+        writer
+    });
+    let received = within(Duration::from_secs(60), move || {
+        let a = reader.read().unwrap();
+        let b = reader.read().unwrap();
+        (a, b, reader)
+    });
+    let (a, b, mut reader) = received;
+    assert_eq!(a, Some(Message::binary(big.clone())));
+    assert_eq!(b, Some(Message::binary(big)));
+    sender.join().unwrap().close(CloseCode::NORMAL, "").unwrap();
+    assert_eq!(reader.read().unwrap(), None);
+    assert!(server.join().unwrap().unwrap().is_clean());
+}
+
+#[test]
+fn a_close_from_the_writer_times_out_while_the_reader_blocks() {
+    // The server completes the handshake, then never reads or answers.
+    let (addr, _server) = serve_one(|tcp| {
+        let ws = accept(tcp).unwrap();
+        std::thread::sleep(Duration::from_secs(5));
+        drop(ws);
+    });
+    let config = Config::default().close_timeout(Duration::from_millis(300));
+    let options = ClientOptions::new().config(config);
+    let (ws, _) = connect_with(&format!("ws://{addr}/"), options).unwrap();
+    let (mut reader, writer) = ws.split().unwrap();
+    let reading = std::thread::spawn(move || {
+        let ended = reader.read().unwrap();
+        (ended, reader.close_reason())
+    });
+    // The reader is blocked with no timer running when the close starts one.
+    std::thread::sleep(Duration::from_millis(100));
+    writer.close(CloseCode::NORMAL, "").unwrap();
+    let (ended, reason) = within(Duration::from_secs(3), move || reading.join().unwrap());
+    assert_eq!(ended, None);
+    assert_eq!(reason, Some(CloseReason::TimedOut(Timeout::Close)));
+}
+
+#[test]
+fn the_handshake_timeout_bounds_a_tls_handshake_that_never_answers() {
+    // A TCP server that accepts and says nothing.
+    let (addr, _server) = serve_one(|tcp| {
+        std::thread::sleep(Duration::from_secs(5));
+        drop(tcp);
+    });
+    let config = Config::default().handshake_timeout(Some(Duration::from_millis(300)));
+    let options = ClientOptions::new().config(config);
+    let url = format!("wss://localhost:{}/", addr.port());
+    let result = within(Duration::from_secs(3), move || {
+        connect_with(&url, options).map(|_| ())
+    });
+    assert!(
+        matches!(result, Err(Error::Handshake(HandshakeError::TimedOut))),
+        "{result:?}"
+    );
+}

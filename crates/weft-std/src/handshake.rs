@@ -34,20 +34,24 @@ pub fn connect_with(
     options: ClientOptions,
 ) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
     let url = WsUrl::parse(url)?;
+    let start = Instant::now();
     let deadline = options
         .config
         .handshake_timeout
-        .and_then(|t| Instant::now().checked_add(t));
+        .and_then(|t| start.checked_add(t));
     let tcp = connect_tcp(&url, options.connect_timeout, deadline)?;
     tcp.set_nodelay(true)?;
-    // Writes during the handshake (TLS included) are bounded too.
-    tcp.set_write_timeout(remaining(deadline)?)?;
+    // The TLS handshake runs inside the first write and reads too: bound
+    // both by the same deadline as the rest of the opening.
+    let left = remaining(deadline)?;
+    tcp.set_write_timeout(left)?;
+    tcp.set_read_timeout(left)?;
     let stream = if url.secure {
         tls_stream(&url, &options, tcp)?
     } else {
         MaybeTlsStream::Plain(tcp)
     };
-    let (ws, response) = client(stream, &url, options)?;
+    let (ws, response) = handshake_client(stream, &url, options, start)?;
     ws.get_ref().tcp().set_write_timeout(None)?;
     Ok((ws, response))
 }
@@ -114,6 +118,15 @@ fn remaining(deadline: Option<Instant>) -> Result<Option<Duration>, Error> {
     }
 }
 
+/// A write that timed out during the opening (a TLS handshake that never
+/// completes, say) is the handshake timing out.
+fn timed_out_is_handshake(e: io::Error) -> Error {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => HandshakeError::TimedOut.into(),
+        _ => e.into(),
+    }
+}
+
 /// Reads during a handshake, blocking no later than `deadline`.
 /// `Ok(None)`: the deadline passed.
 fn read_before<S: Transport>(
@@ -138,7 +151,7 @@ fn read_before<S: Transport>(
                 return Ok(None)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(timed_out_is_handshake(e)),
         }
     }
 }
@@ -146,18 +159,30 @@ fn read_before<S: Transport>(
 /// Runs the client handshake over a stream you opened (a Unix socket, a
 /// proxy tunnel, TLS of your own) for `url`'s host and resource.
 pub fn client<S: Transport>(
+    stream: S,
+    url: &WsUrl,
+    options: ClientOptions,
+) -> Result<(WebSocket<S>, Response), Error> {
+    handshake_client(stream, url, options, Instant::now())
+}
+
+/// The client handshake, its timeout counted from `start`.
+fn handshake_client<S: Transport>(
     mut stream: S,
     url: &WsUrl,
     options: ClientOptions,
+    start: Instant,
 ) -> Result<(WebSocket<S>, Response), Error> {
     let mut random = OsRandom::new()?;
     let nonce = random.nonce();
     let request = options.request(url);
-    let mut handshake = ClientHandshake::new(request, options.config, nonce, Instant::now())?;
+    let mut handshake = ClientHandshake::new(request, options.config, nonce, start)?;
     let mut out = Vec::new();
     handshake.write_request(&mut out);
-    stream.write_all(&out)?;
-    stream.flush()?;
+    stream
+        .write_all(&out)
+        .and_then(|()| stream.flush())
+        .map_err(timed_out_is_handshake)?;
     let mut buf = vec![0u8; 4096];
     let response = loop {
         match read_before(&mut stream, &mut buf, handshake.poll_timeout())? {

@@ -48,12 +48,12 @@ impl<S: Transport> WebSocket<S> {
         loop {
             while let Some(event) = self.conn.poll_event() {
                 // Write any reply this event queued (a pong per ping).
-                self.flush()?;
+                self.flush_or_end();
                 match driver::read_of(event) {
                     Some(Received::Message(message)) => return Ok(Some(message)),
                     Some(Received::Ended(reason)) => {
                         self.ended = Some(reason);
-                        self.flush()?;
+                        self.finish();
                         return Ok(None);
                     }
                     None => {}
@@ -62,7 +62,7 @@ impl<S: Transport> WebSocket<S> {
             if self.ended.is_some() {
                 return Ok(None);
             }
-            self.flush()?;
+            self.flush_or_end();
             let Wait::Read(timeout) = driver::wait(&mut self.conn) else {
                 continue;
             };
@@ -101,6 +101,26 @@ impl<S: Transport> WebSocket<S> {
             self.stream.shutdown_write()?;
         }
         Ok(())
+    }
+
+    /// Flushes on behalf of `read`. A write that fails means the transport
+    /// is gone: the connection is told, and ends after delivering what it
+    /// already received, instead of this read losing an event.
+    fn flush_or_end(&mut self) {
+        if self.flush().is_err() {
+            self.conn.handle_eof(std::time::Instant::now());
+        }
+    }
+
+    /// After the end: the last bytes (the close frame) go out, but a peer
+    /// that does not read holds them up for at most the close timeout.
+    fn finish(&mut self) {
+        let give_up = self.conn.config().close_timeout;
+        let _ = self.stream.set_write_timeout(Some(give_up));
+        if self.flush().is_err() {
+            let _ = self.stream.abort();
+        }
+        let _ = self.stream.set_write_timeout(None);
     }
 
     /// Why the connection ended, once [`read`](Self::read) has returned `Ok(None)`.

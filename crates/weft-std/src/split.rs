@@ -3,18 +3,29 @@
 //! The connection sits behind a mutex held only for calls into the core,
 //! never across I/O. Writing takes the writer's mutex first and holds it
 //! while taking and writing each transmit, so frames reach the wire in the
-//! order the core queued them, whichever thread writes them (lock order:
-//! writer, then connection).
+//! order the core queued them (lock order: writer, then connection).
+//!
+//! The writing half takes the writer's mutex *before* queuing its message,
+//! so the application's data is only ever written by its own thread. The
+//! reader writes only what it owes (pongs, the close echo), and only when
+//! the writer's mutex is free; otherwise the writing half writes it, and
+//! looks once more after releasing the mutex so nothing is left behind.
+//! The reader therefore never blocks on a write, which would stop it
+//! reading and could deadlock two peers sending each other large messages.
 
 use std::io::{self, Read};
 use std::net::TcpStream;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::Duration;
 
 use weft_io::{Error, Message};
 use weft_proto::{CloseCode, CloseFrame, CloseReason, Connection};
 
 use crate::driver::{self, Received, TimeoutCache, Wait};
 use crate::{MaybeTlsStream, Transport};
+
+/// The longest a split reader blocks before looking at the timers again.
+const READER_TICK: Duration = Duration::from_millis(250);
 
 /// A stream that can be split into a half to read and a half to write,
 /// each usable from its own thread.
@@ -92,6 +103,14 @@ impl Transport for ReadHalf {
             ReadHalf::Tls(s) => s.set_read_timeout(timeout),
         }
     }
+
+    fn abort(&self) -> io::Result<()> {
+        match self {
+            ReadHalf::Plain(s) => Transport::abort(s),
+            #[cfg(feature = "tls")]
+            ReadHalf::Tls(s) => s.abort(),
+        }
+    }
 }
 
 impl io::Write for ReadHalf {
@@ -158,12 +177,13 @@ struct Shared<W> {
 struct State {
     conn: Connection,
     ended: Option<CloseReason>,
+    /// The write side has been half-closed.
+    shut: bool,
 }
 
 #[derive(Debug)]
 struct Writing<W> {
     stream: W,
-    shut: bool,
 }
 
 /// Locks a mutex; a thread that panicked while holding it left the
@@ -176,24 +196,62 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl<W: Transport> Shared<W> {
     /// Writes everything the connection has queued, in order, then
-    /// half-closes when the connection asks.
-    fn flush(&self) -> Result<(), Error> {
-        let mut writer = lock(&self.writer);
+    /// half-closes when it asks. The caller holds the writer's mutex.
+    fn drain(&self, writer: &mut Writing<W>) -> Result<(), Error> {
         loop {
             let (transmit, shutdown) = {
                 let mut state = lock(&self.conn);
-                (state.conn.poll_transmit(), state.conn.poll_shutdown())
+                let shutdown = state.conn.poll_shutdown() && !state.shut;
+                state.shut |= shutdown;
+                (state.conn.poll_transmit(), shutdown)
             };
-            match transmit {
-                Some(t) => driver::write_transmit(&mut writer.stream, t)?,
-                None => {
-                    writer.stream.flush()?;
-                    if shutdown && !writer.shut {
-                        writer.shut = true;
-                        writer.stream.shutdown_write()?;
-                    }
-                    return Ok(());
-                }
+            if let Some(t) = transmit {
+                driver::write_transmit(&mut writer.stream, t)?;
+                continue;
+            }
+            writer.stream.flush()?;
+            if shutdown {
+                writer.stream.shutdown_write()?;
+            }
+            return Ok(());
+        }
+    }
+
+    /// Whether anything waits to be written (or the write side to be closed).
+    fn has_output(&self) -> bool {
+        let state = lock(&self.conn);
+        state.conn.buffered_amount() > 0 || (state.conn.poll_shutdown() && !state.shut)
+    }
+
+    /// The writing half's path: applies `command` and writes, holding the
+    /// writer's mutex throughout, then writes what the reader queued meanwhile.
+    fn send(
+        &self,
+        command: impl FnOnce(&mut Connection) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut writer = lock(&self.writer);
+        command(&mut lock(&self.conn).conn)?;
+        let written = self.drain(&mut writer);
+        drop(writer);
+        written?;
+        self.flush_owed()
+    }
+
+    /// The reader's path: writes what is queued if no one else is writing.
+    /// If the writing half holds the mutex, it writes this too.
+    fn flush_owed(&self) -> Result<(), Error> {
+        loop {
+            let mut writer = match self.writer.try_lock() {
+                Ok(writer) => writer,
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => return Ok(()),
+            };
+            self.drain(&mut writer)?;
+            drop(writer);
+            // The other half may have queued something after our last look
+            // and failed to take the mutex we held.
+            if !self.has_output() {
+                return Ok(());
             }
         }
     }
@@ -224,11 +282,8 @@ pub(crate) fn new<S: Split>(
     ended: Option<CloseReason>,
 ) -> (WsReader<S>, WsWriter<S>) {
     let shared = Arc::new(Shared {
-        conn: Mutex::new(State { conn, ended }),
-        writer: Mutex::new(Writing {
-            stream: writer,
-            shut,
-        }),
+        conn: Mutex::new(State { conn, ended, shut }),
+        writer: Mutex::new(Writing { stream: writer }),
     });
     let reader = WsReader {
         shared: shared.clone(),
@@ -247,12 +302,12 @@ impl<S: Split> WsReader<S> {
         loop {
             let event = lock(&self.shared.conn).conn.poll_event();
             if let Some(event) = event {
-                self.shared.flush()?;
+                self.flush_owed();
                 match driver::read_of(event) {
                     Some(Received::Message(message)) => return Ok(Some(message)),
                     Some(Received::Ended(reason)) => {
                         lock(&self.shared.conn).ended = Some(reason);
-                        self.shared.flush()?;
+                        self.finish();
                         return Ok(None);
                     }
                     None => continue,
@@ -261,11 +316,14 @@ impl<S: Split> WsReader<S> {
             if lock(&self.shared.conn).ended.is_some() {
                 return Ok(None);
             }
-            self.shared.flush()?;
+            self.flush_owed();
             let wait = driver::wait(&mut lock(&self.shared.conn).conn);
             let Wait::Read(timeout) = wait else {
                 continue;
             };
+            // The writing half may start a timer (a close) while this read
+            // blocks: wake up now and then to look.
+            let timeout = Some(timeout.map_or(READER_TICK, |t| t.min(READER_TICK)));
             self.timeout.set(&self.stream, timeout)?;
             let result = self.stream.read(&mut self.buf);
             driver::feed(&mut lock(&self.shared.conn).conn, result, &self.buf)?;
@@ -276,13 +334,44 @@ impl<S: Split> WsReader<S> {
     pub fn close_reason(&self) -> Option<CloseReason> {
         lock(&self.shared.conn).ended.clone()
     }
+
+    /// After the end: the last bytes (the close frame) go out, by the writing
+    /// half if it is busy; if they cannot within the close timeout (the
+    /// peer does not read), the transport is shut down both ways, which
+    /// also frees a writing half blocked on it.
+    fn finish(&mut self) {
+        let give_up = lock(&self.shared.conn).conn.config().close_timeout;
+        let started = std::time::Instant::now();
+        loop {
+            self.flush_owed();
+            if !self.shared.has_output() {
+                return;
+            }
+            if started.elapsed() >= give_up {
+                let _ = self.stream.abort();
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Writes what the reader owes. A write that fails means the transport
+    /// is gone: the connection is told, and ends after delivering what it
+    /// already received, rather than this read losing an event.
+    fn flush_owed(&mut self) {
+        if self.shared.flush_owed().is_err() {
+            lock(&self.shared.conn)
+                .conn
+                .handle_eof(std::time::Instant::now());
+        }
+    }
 }
 
 impl<S: Split> WsWriter<S> {
     /// Queues `message` and writes it.
     pub fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
-        driver::command(&mut lock(&self.shared.conn).conn, message.into())?;
-        self.shared.flush()
+        let message = message.into();
+        self.shared.send(|conn| driver::command(conn, message))
     }
 
     /// Starts the closing handshake; the reader sees it complete.
@@ -292,6 +381,6 @@ impl<S: Split> WsWriter<S> {
 
     /// Writes everything queued.
     pub fn flush(&self) -> Result<(), Error> {
-        self.shared.flush()
+        self.shared.send(|_| Ok(()))
     }
 }

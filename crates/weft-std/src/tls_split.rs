@@ -9,7 +9,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use rustls::ClientConnection;
@@ -29,9 +29,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    /// Writes every record rustls has ready, in order.
-    fn send_records(&self) -> io::Result<()> {
-        let mut out = lock(&self.out);
+    /// Writes every record rustls has ready, in order. The caller holds `out`.
+    fn drain(&self, out: &mut TcpStream) -> io::Result<()> {
         loop {
             let mut records = Vec::new();
             {
@@ -42,6 +41,33 @@ impl Shared {
                 tls.write_tls(&mut records)?;
             }
             out.write_all(&records)?;
+        }
+    }
+
+    /// The writing half's path: waits for `out`, writes every record, then
+    /// writes what the reader produced meanwhile.
+    fn send_records(&self) -> io::Result<()> {
+        let mut out = lock(&self.out);
+        self.drain(&mut out)?;
+        drop(out);
+        self.send_owed_records()
+    }
+
+    /// The reading half's path: writes records only if no one else is
+    /// writing (the writing half then writes them, and looks again after
+    /// releasing `out`), so the reader never blocks on a write.
+    fn send_owed_records(&self) -> io::Result<()> {
+        loop {
+            let mut out = match self.out.try_lock() {
+                Ok(out) => out,
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => return Ok(()),
+            };
+            self.drain(&mut out)?;
+            drop(out);
+            if !lock(&self.tls).wants_write() {
+                return Ok(());
+            }
         }
     }
 }
@@ -97,7 +123,7 @@ impl Read for TlsReadHalf {
                 (tls.reader().read(buf), tls.wants_write())
             };
             if wants_write {
-                self.shared.send_records()?;
+                self.shared.send_owed_records()?;
             }
             match result {
                 Ok(n) => return Ok(n),
@@ -159,6 +185,10 @@ impl Read for TlsWriteHalf {
 impl Transport for TlsReadHalf {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.tcp.set_read_timeout(timeout)
+    }
+
+    fn abort(&self) -> io::Result<()> {
+        Transport::abort(&self.tcp)
     }
 }
 

@@ -22,11 +22,34 @@ pub trait Transport: Read + Write {
     fn shutdown_write(&mut self) -> io::Result<()> {
         Ok(())
     }
+
+    /// Sets how long a write may block (`None`: forever). Bounds the last
+    /// writes after the connection has ended, when the peer may not read.
+    fn set_write_timeout(&self, _timeout: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Shuts the transport down both ways, waking a thread blocked on it.
+    /// Used once the connection has ended and a write cannot finish.
+    fn abort(&self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Transport for TcpStream {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         TcpStream::set_read_timeout(self, timeout)
+    }
+
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, timeout)
+    }
+
+    fn abort(&self) -> io::Result<()> {
+        match self.shutdown(Shutdown::Both) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            other => other,
+        }
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
@@ -57,6 +80,14 @@ where
 {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.sock.set_read_timeout(timeout)
+    }
+
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.sock.set_write_timeout(timeout)
+    }
+
+    fn abort(&self) -> io::Result<()> {
+        self.sock.abort()
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
@@ -126,6 +157,14 @@ impl Write for MaybeTlsStream {
 impl Transport for MaybeTlsStream {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.tcp().set_read_timeout(timeout)
+    }
+
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.tcp().set_write_timeout(timeout)
+    }
+
+    fn abort(&self) -> io::Result<()> {
+        self.tcp().abort()
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
