@@ -145,3 +145,42 @@ fn a_thousand_concurrent_connections_to_one_tokio_server() {
     });
     assert_eq!(clean, 1000);
 }
+
+#[test]
+fn tokio_halves_exchange_messages_larger_than_the_socket_buffers_without_deadlock() {
+    // Each side writes while the other is still writing: both must keep
+    // reading, or each waits on the other forever.
+    let config = big_config();
+    let addr = tokio_echo_server(config.clone());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let options = weft_tokio::ClientOptions::new().config(config);
+        let (ws, _) = weft_tokio::connect_with(&format!("ws://{addr}/"), options)
+            .await
+            .unwrap();
+        let (mut sender, mut receiver) = ws.split();
+        let big = vec![3u8; 60 << 20];
+        let sent = big.clone();
+        let sending = tokio::spawn(async move {
+            sender.send(Message::binary(sent.clone())).await.unwrap();
+            sender.send(Message::binary(sent)).await.unwrap();
+            sender
+        });
+        let echoes = tokio::time::timeout(Duration::from_secs(60), async {
+            let a = receiver.next().await.unwrap().unwrap();
+            let b = receiver.next().await.unwrap().unwrap();
+            (a, b)
+        })
+        .await
+        .expect("the two ends deadlocked");
+        assert_eq!(echoes.0, Message::binary(big.clone()));
+        assert_eq!(echoes.1, Message::binary(big));
+        let mut sender = sending.await.unwrap();
+        sender.send(Message::Close(None)).await.unwrap();
+        while receiver.next().await.is_some() {}
+    });
+}

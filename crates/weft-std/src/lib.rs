@@ -9,14 +9,18 @@
 //! # Client
 //!
 //! ```no_run
-//! use weft_std::{connect, Message};
+//! use weft_std::{connect, CloseCode, Message};
 //!
 //! let (mut ws, _response) = connect("ws://127.0.0.1:9001/chat")?;
 //! ws.send("hello")?;
+//! // Read until the reply, then close; reading on completes the closing
+//! // handshake, and `read` returns `None` once the connection has ended.
 //! while let Some(message) = ws.read()? {
 //!     if let Message::Text(text) = message {
 //!         println!("{text}");
-//!         ws.close(weft_std::weft_proto::CloseCode::NORMAL, "done")?;
+//!         if ws.connection().state() == weft_std::State::Open {
+//!             ws.close(CloseCode::NORMAL, "done")?;
+//!         }
 //!     }
 //! }
 //! println!("closed: {:?}", ws.close_reason());
@@ -86,3 +90,5 @@ pub use transport::{MaybeTlsStream, Transport};
 pub use weft_io::tls;
 pub use weft_io::{ClientOptions, Error, Message, OsRandom, WsUrl};
 pub use weft_proto;
+pub use weft_proto::handshake::{Accept, Reject, Request, Response};
+pub use weft_proto::{CloseCode, CloseFrame, CloseReason, Config, Event, Role, State};

@@ -184,9 +184,14 @@ impl<S> Inner<S> {
         }
     }
 
-    /// Moves everything the core has queued into `out`.
+    /// Moves what the core has queued into `out`, up to the high-water
+    /// mark: past it, frames wait in the core, where a burst of pings owes
+    /// one pong, so a peer that does not read cannot grow the queue.
     fn take_transmits(&mut self) {
-        while let Some(transmit) = self.conn.poll_transmit() {
+        while self.out_len <= WRITE_HIGH_WATER {
+            let Some(transmit) = self.conn.poll_transmit() else {
+                break;
+            };
             if self.write_side == WriteSide::Open && transmit.has_remaining() {
                 self.out_len += transmit.remaining();
                 self.out.push_back(transmit);
@@ -267,6 +272,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 Poll::Ready(Ok(written)) => {
                     self.advance(written);
                     self.needs_flush = true;
+                    // Room again: take what waited in the core.
+                    self.take_transmits();
                 }
                 Poll::Ready(Err(e)) => {
                     self.fail_write(&e, wakers);
@@ -363,13 +370,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 // is not reached; wait for the writer if it is.
                 return Poll::Pending;
             }
-            // Backpressure: the core has no event to give (every byte read
-            // so far is parsed as far as it goes), so what it buffers stays
-            // within a frame plus one read. Stop reading while the peer
-            // does not take the replies it is owed.
-            if write_blocked && self.out_len > WRITE_HIGH_WATER {
-                return Poll::Pending;
-            }
+            // The core has no event to give (every byte read so far is
+            // parsed as far as it goes), so what it buffers stays within a
+            // frame plus one read. Reading goes on even while writing is
+            // blocked: a peer sending a large message while we send it one
+            // would otherwise wait on us forever, and we on it.
+            let _ = write_blocked;
             if reads == READS_PER_POLL {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;

@@ -646,7 +646,7 @@ async fn bad_urls_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reading_stops_while_the_peer_does_not_take_its_pongs() {
+async fn a_ping_flood_from_a_peer_that_never_reads_costs_bounded_memory() {
     let (listener, addr) = common::listener().await;
     let server = tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
@@ -667,19 +667,16 @@ async fn reading_stops_while_the_peer_does_not_take_its_pongs() {
             conn.ping(vec![b'p'; 125]).unwrap();
         }
     });
-    let mut bursts = 0usize;
-    while timeout(Duration::from_millis(500), tcp.write_all(&burst))
-        .await
-        .is_ok()
-    {
-        bursts += 1;
-        assert!(bursts < 2000, "the server read every ping it was sent");
+    // Far more pongs than the socket buffers hold: the server keeps
+    // reading, and once its writes back up it keeps one pong, not all.
+    for _ in 0..300 {
+        timeout(Duration::from_secs(10), tcp.write_all(&burst))
+            .await
+            .expect("the server stopped reading")
+            .unwrap();
     }
-    // The server stopped reading with its pongs queued up to about the
-    // high-water mark plus one read's worth.
     let queued = sender.buffered_amount();
-    assert!(queued > 64 * 1024, "{queued}");
-    assert!(queued <= 64 * 1024 + 64 * 1024, "{queued}");
+    assert!(queued <= 64 * 1024 + 1024, "{queued}");
     drop(tcp);
     reader.abort();
 }
