@@ -24,3 +24,15 @@ pub use options::ClientOptions;
 pub use url::WsUrl;
 
 pub use weft_proto;
+
+/// The settings the adapters start from: [`weft_proto::Config`]'s defaults,
+/// with permessage-deflate offered and accepted (feature `deflate`, on by
+/// default) using [`DeflateConfig`](weft_proto::deflate::DeflateConfig)'s
+/// defaults. `accept` and `ClientOptions::default()` use it; pass it to
+/// `accept_with` to keep compression when changing other settings.
+pub fn default_config() -> weft_proto::Config {
+    let config = weft_proto::Config::default();
+    #[cfg(feature = "deflate")]
+    let config = config.deflate(Some(weft_proto::deflate::DeflateConfig::default()));
+    config
+}

@@ -24,8 +24,10 @@ use crate::WsUrl;
 /// ```
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
-    /// Limits and timers for the handshake and the connection (the
-    /// handshake timeout bounds the whole opening: TCP, TLS and HTTP).
+    /// Limits, timers and compression for the handshake and the connection
+    /// (the handshake timeout bounds the whole opening: TCP, TLS and HTTP).
+    /// Default: [`default_config`](crate::default_config), which offers
+    /// permessage-deflate.
     pub config: Config,
     /// Subprotocols to offer, most preferred first.
     pub subprotocols: Vec<String>,
@@ -44,7 +46,7 @@ pub struct ClientOptions {
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
-            config: Config::default(),
+            config: crate::default_config(),
             subprotocols: Vec::new(),
             origin: None,
             headers: Vec::new(),

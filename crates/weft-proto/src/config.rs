@@ -62,6 +62,9 @@ pub struct Config {
     pub max_handshake_size: usize,
     /// See [`Config::max_headers`].
     pub max_headers: usize,
+    /// See [`Config::deflate`].
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Default for Config {
@@ -79,6 +82,8 @@ impl Default for Config {
             handshake_timeout: Some(Duration::from_secs(10)),
             max_handshake_size: 16 << 10,
             max_headers: 64,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }
@@ -171,6 +176,15 @@ impl Config {
     /// Default: 64.
     pub fn max_headers(mut self, count: usize) -> Self {
         self.max_headers = count;
+        self
+    }
+
+    /// permessage-deflate (RFC 7692): a client offers it, a server accepts
+    /// an offer, with these settings. Default: off in the core (the
+    /// adapters turn it on).
+    #[cfg(feature = "deflate")]
+    pub fn deflate(mut self, deflate: Option<crate::deflate::DeflateConfig>) -> Self {
+        self.deflate = deflate;
         self
     }
 }

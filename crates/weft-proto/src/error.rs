@@ -49,6 +49,8 @@ pub enum ProtocolError {
         /// The configured limit.
         max: usize,
     },
+    /// A compressed message (RSV1, RFC 7692) that is not valid deflate data.
+    InvalidCompressedData,
     /// A message whose payload exceeds the configured message size limit.
     MessageTooLarge {
         /// The size the message would reach with the frame just announced.
@@ -63,7 +65,7 @@ impl ProtocolError {
     pub fn close_code(&self) -> CloseCode {
         use ProtocolError::*;
         match self {
-            InvalidUtf8 | InvalidCloseReason => CloseCode::INVALID_PAYLOAD,
+            InvalidUtf8 | InvalidCloseReason | InvalidCompressedData => CloseCode::INVALID_PAYLOAD,
             FrameTooLarge { .. } | MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
             ReservedOpcode(_)
             | ReservedBits(_)
@@ -106,6 +108,7 @@ impl fmt::Display for ProtocolError {
             TruncatedCloseCode => f.write_str("close frame with a one-byte payload"),
             InvalidCloseCode(code) => write!(f, "close frame with invalid code {code}"),
             InvalidCloseReason => f.write_str("close reason is not valid UTF-8"),
+            InvalidCompressedData => f.write_str("compressed message does not inflate"),
             FrameTooLarge { len, max } => {
                 write!(
                     f,

@@ -203,10 +203,14 @@
 mod close;
 mod config;
 mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 mod error;
 pub mod frame;
 pub mod handshake;
 mod message;
+#[cfg(not(feature = "deflate"))]
+mod no_deflate;
 mod transmit;
 mod utf8;
 

@@ -108,18 +108,20 @@ impl OutQueue {
         self.ready.remaining + self.packing.len()
     }
 
-    /// Encodes one frame. With a mask key the payload is copied masked;
+    /// Encodes one frame (`rsv`: the RSV bits, RSV1 as `0b100`). With a
+    /// mask key the payload is copied masked;
     /// without, a large payload is queued as is.
     pub(crate) fn push_frame(
         &mut self,
         opcode: OpCode,
         fin: bool,
+        rsv: u8,
         payload: Bytes,
         mask: Option<[u8; 4]>,
     ) {
         let header = FrameHeader {
             fin,
-            rsv: 0,
+            rsv,
             opcode,
             mask,
             payload_len: payload.len() as u64,

@@ -3,11 +3,10 @@
 //!
 //! `AUTOBAHN_URL=ws://127.0.0.1:9001 AUTOBAHN_AGENT=weft-std cargo run --release -p weft-std --example autobahn_client`
 
-use weft_std::weft_proto::Config;
 use weft_std::{connect_with, ClientOptions, Error, Message};
 
 fn options() -> ClientOptions {
-    let config = Config::default()
+    let config = weft_std::default_config()
         .max_message_size(64 << 20)
         .max_frame_size(64 << 20);
     ClientOptions::new().config(config)

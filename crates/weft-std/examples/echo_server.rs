@@ -4,7 +4,6 @@
 
 use std::net::TcpListener;
 
-use weft_std::weft_proto::Config;
 use weft_std::{accept_with, weft_proto::handshake::Accept};
 
 fn main() -> std::io::Result<()> {
@@ -14,7 +13,7 @@ fn main() -> std::io::Result<()> {
     let listener = TcpListener::bind(&addr)?;
     println!("listening on ws://{}", listener.local_addr()?);
     // Limits large enough for the Autobahn suite's 16 MiB messages and more.
-    let config = Config::default()
+    let config = weft_std::default_config()
         .max_message_size(64 << 20)
         .max_frame_size(64 << 20);
     for stream in listener.incoming() {

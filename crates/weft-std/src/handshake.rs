@@ -203,7 +203,7 @@ fn handshake_client<S: Transport>(
 /// Accepts a WebSocket on a stream that was just accepted, with default
 /// settings, whatever the request.
 pub fn accept<S: Transport>(stream: S) -> Result<WebSocket<S>, Error> {
-    accept_with(stream, Config::default(), |_| Ok(Accept::new()))
+    accept_with(stream, weft_io::default_config(), |_| Ok(Accept::new()))
 }
 
 /// Accepts a WebSocket, letting `decide` see the request and accept it

@@ -4,10 +4,10 @@
 //! `AUTOBAHN_URL=ws://127.0.0.1:9001 AUTOBAHN_AGENT=weft-tokio cargo run --release -p weft-tokio --example autobahn_client`
 
 use futures_util::{SinkExt, StreamExt};
-use weft_tokio::{connect_with, ClientOptions, Config, Error, Message};
+use weft_tokio::{connect_with, ClientOptions, Error, Message};
 
 fn options() -> ClientOptions {
-    let config = Config::default()
+    let config = weft_tokio::default_config()
         .max_message_size(64 << 20)
         .max_frame_size(64 << 20);
     ClientOptions::new().config(config)

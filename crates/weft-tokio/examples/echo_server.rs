@@ -6,7 +6,7 @@ use std::io::Write;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
-use weft_tokio::{accept_with, Accept, Config, Error};
+use weft_tokio::{accept_with, Accept, Error};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
@@ -20,7 +20,7 @@ async fn main() -> std::io::Result<()> {
         stdout.flush()?;
     }
     // Limits large enough for the Autobahn suite's 16 MiB messages and more.
-    let config = Config::default()
+    let config = weft_tokio::default_config()
         .max_message_size(64 << 20)
         .max_frame_size(64 << 20);
     loop {

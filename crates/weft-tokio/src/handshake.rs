@@ -206,7 +206,7 @@ async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
 pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
 ) -> Result<WebSocketStream<S>, Error> {
-    accept_with(stream, Config::default(), |_| Ok(Accept::new())).await
+    accept_with(stream, weft_io::default_config(), |_| Ok(Accept::new())).await
 }
 
 /// Accepts a WebSocket on a stream whose client has connected, letting

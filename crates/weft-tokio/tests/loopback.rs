@@ -555,7 +555,11 @@ async fn sending_waits_while_the_peer_does_not_read() {
         let _ = done_rx.await;
         drop(ws);
     });
-    let (mut client, _) = connect(&format!("ws://{addr}/")).await.unwrap();
+    // Without compression, so that the zeros below fill the socket.
+    let options = weft_tokio::ClientOptions::new().config(Config::default());
+    let (mut client, _) = weft_tokio::connect_with(&format!("ws://{addr}/"), options)
+        .await
+        .unwrap();
     let message = Message::binary(vec![0u8; 16 * 1024]);
     let mut fed = 0usize;
     while let Ok(result) = timeout(Duration::from_millis(300), client.feed(message.clone())).await {

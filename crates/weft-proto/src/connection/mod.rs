@@ -19,6 +19,11 @@ use crate::utf8::Utf8Validator;
 use recv::Recv;
 use timers::Timers;
 
+#[cfg(feature = "deflate")]
+use crate::deflate::{Deflate, DeflateParams};
+#[cfg(not(feature = "deflate"))]
+use crate::no_deflate::Deflate;
+
 /// A source of masking keys for the frames a client sends (RFC 6455 5.3).
 ///
 /// The core draws no randomness itself. The RFC asks for keys "derived from
@@ -135,6 +140,8 @@ pub struct Connection {
     /// after `CloseReceived`), or a terminal event a timer produced.
     follow_up: Option<Event>,
     sending: Option<OutFragments>,
+    /// permessage-deflate, once negotiated.
+    deflate: Option<Deflate>,
     timers: Timers,
     /// The latest instant an input gave.
     now: Instant,
@@ -182,12 +189,28 @@ impl Connection {
             shutdown: false,
             follow_up: None,
             sending: None,
+            deflate: None,
             timers: Timers::new(now),
             now,
         }
     }
 
+    /// Turns on permessage-deflate with parameters agreed elsewhere (the
+    /// handshakes in this crate do it themselves). Level and threshold come
+    /// from [`Config::deflate`], or its defaults. Call before any message.
+    #[cfg(feature = "deflate")]
+    pub fn enable_deflate(&mut self, params: DeflateParams) {
+        let config = self.config.deflate.clone().unwrap_or_default();
+        self.deflate = Some(Deflate::new(params, self.role, &config));
+    }
+
     // ----- getters -----
+
+    /// The permessage-deflate parameters in force, if it was negotiated.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(&self) -> Option<&DeflateParams> {
+        self.deflate.as_ref().map(Deflate::params)
+    }
 
     /// Whether [`Event::Closed`] has been returned: nothing more will happen
     /// but writing out what [`poll_transmit`](Self::poll_transmit) holds.
@@ -269,7 +292,39 @@ impl Connection {
         if self.sending.is_some() {
             return Err(SendError::FragmentInProgress);
         }
-        self.push_frame(opcode, true, payload);
+        // RFC 7692 7.2.1: a compressed message is marked with RSV1.
+        match self.deflate.as_mut() {
+            Some(deflate) if deflate.wants(payload.len()) => {
+                let compressed = deflate.compress(&payload);
+                let mask = self.next_mask();
+                self.out.push_frame(opcode, true, RSV1, compressed, mask);
+            }
+            _ => self.push_frame(opcode, true, payload),
+        }
+        Ok(())
+    }
+
+    /// Queues a whole message that is not compressed even when
+    /// permessage-deflate is on (already compressed data, say): the
+    /// per-message opt-out. Text must be UTF-8.
+    pub fn send_uncompressed(
+        &mut self,
+        kind: MessageKind,
+        data: impl Into<Bytes>,
+    ) -> Result<(), SendError> {
+        self.check_open()?;
+        if self.sending.is_some() {
+            return Err(SendError::FragmentInProgress);
+        }
+        let data = data.into();
+        let opcode = match kind {
+            MessageKind::Text => {
+                std::str::from_utf8(&data).map_err(|_| SendError::InvalidUtf8)?;
+                OpCode::Text
+            }
+            MessageKind::Binary => OpCode::Binary,
+        };
+        self.push_frame(opcode, true, data);
         Ok(())
     }
 
@@ -277,7 +332,8 @@ impl Connection {
     /// first call starts a message of `kind`; later calls must give the same
     /// kind; `is_last` ends it. Control frames may be sent in between, other
     /// messages may not. Text fragments are checked to join into valid UTF-8
-    /// (a code point may straddle fragments).
+    /// (a code point may straddle fragments). Messages sent in fragments are
+    /// not compressed.
     pub fn send_fragment(
         &mut self,
         kind: MessageKind,
@@ -372,7 +428,7 @@ impl Connection {
             Some(payload) => {
                 let mask = self.next_mask();
                 let mut first = OutQueue::default();
-                first.push_frame(OpCode::Pong, true, payload, mask);
+                first.push_frame(OpCode::Pong, true, 0, payload, mask);
                 let mut transmit = first.take();
                 transmit.append(self.out.take());
                 transmit
@@ -452,7 +508,7 @@ impl Connection {
 
     fn push_frame(&mut self, opcode: OpCode, fin: bool, payload: Bytes) {
         let mask = self.next_mask();
-        self.out.push_frame(opcode, fin, payload, mask);
+        self.out.push_frame(opcode, fin, 0, payload, mask);
     }
 
     /// Queues our close frame (no code: an empty payload). Nothing may follow
@@ -514,6 +570,9 @@ impl Connection {
             .unwrap_or(Event::Closed(CloseReason::Abnormal))
     }
 }
+
+/// The RSV1 bit, which marks a compressed message (RFC 7692 6).
+const RSV1: u8 = 0b100;
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
 fn truncate_utf8(s: &str, max: usize) -> &str {

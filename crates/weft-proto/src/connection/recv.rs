@@ -7,12 +7,17 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::{Connection, Phase};
+use super::{Connection, Phase, RSV1};
+
 use crate::close::{CloseCode, CloseFrame, CloseReason};
 use crate::config::Role;
+#[cfg(feature = "deflate")]
+use crate::deflate::InflateError;
 use crate::error::ProtocolError;
 use crate::frame::{apply_mask, FrameHeader, OpCode};
 use crate::message::{Event, Fragment, MessageKind, Utf8Bytes};
+#[cfg(not(feature = "deflate"))]
+use crate::no_deflate::InflateError;
 use crate::utf8::Utf8Validator;
 
 /// What one step of parsing produced.
@@ -66,6 +71,13 @@ struct InMessage {
     streaming: bool,
     /// A fragment of it has been delivered.
     started: bool,
+    /// Sent compressed (RSV1 on its first frame, RFC 7692 6): each frame
+    /// is inflated onto `inflated` as it completes.
+    compressed: bool,
+    /// What the frames of a compressed message inflated to so far.
+    inflated: Vec<u8>,
+    /// Inflated bytes already delivered as fragments.
+    streamed: usize,
 }
 
 impl Recv {
@@ -75,7 +87,11 @@ impl Recv {
     }
 
     pub(super) fn buffered(&self) -> usize {
-        self.buf.len() + self.message.as_ref().map_or(0, |m| m.data.len())
+        self.buf.len()
+            + self
+                .message
+                .as_ref()
+                .map_or(0, |m| m.data.len() + m.inflated.len())
     }
 
     /// Drops everything received: after a close frame or a failure.
@@ -156,9 +172,15 @@ impl Connection {
             return Ok(None);
         };
         // RFC 6455 5.2: RSV bits only with an extension that defines them.
-        if header.rsv != 0 {
+        // permessage-deflate defines RSV1, on the first frame of a data
+        // message only (RFC 7692 6, 6.1).
+        let rsv1_allowed =
+            self.deflate.is_some() && matches!(header.opcode, OpCode::Text | OpCode::Binary);
+        let allowed = if rsv1_allowed { RSV1 } else { 0 };
+        if header.rsv & !allowed != 0 {
             return Err(ProtocolError::ReservedBits(header.rsv));
         }
+        let compressed = header.rsv & RSV1 != 0;
         // RFC 6455 5.1: clients mask every frame, servers none.
         match (self.role, header.mask.is_some()) {
             (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
@@ -184,7 +206,7 @@ impl Connection {
         };
         let mut flushed = None;
         if !header.opcode.is_control() {
-            flushed = self.start_data_frame(&mut frame, header_len)?;
+            flushed = self.start_data_frame(&mut frame, header_len, compressed)?;
         }
         self.recv.buf.advance(header_len);
         self.recv.frame = Some(frame);
@@ -201,6 +223,7 @@ impl Connection {
         &mut self,
         frame: &mut InFrame,
         header_len: usize,
+        compressed: bool,
     ) -> Result<Option<Event>, ProtocolError> {
         let len = frame.remaining;
         let max_message = self.config.max_message_size;
@@ -220,7 +243,7 @@ impl Connection {
                 } else {
                     MessageKind::Binary
                 };
-                if frame.fin && threshold.is_none_or(|t| len <= t) {
+                if frame.fin && !compressed && threshold.is_none_or(|t| len <= t) {
                     if len > max_message {
                         return Err(ProtocolError::MessageTooLarge {
                             len: len as u64,
@@ -242,6 +265,9 @@ impl Connection {
                     size: 0,
                     streaming: false,
                     started: false,
+                    compressed,
+                    inflated: Vec::new(),
+                    streamed: 0,
                 })
             }
         };
@@ -254,7 +280,8 @@ impl Connection {
         }
         message.size += len;
         let mut flushed = None;
-        if !message.streaming && threshold.is_some_and(|t| size > t as u64) {
+        // A compressed message streams what it inflates to, not its frames.
+        if !message.compressed && !message.streaming && threshold.is_some_and(|t| size > t as u64) {
             message.streaming = true;
             if !message.data.is_empty() {
                 message.started = true;
@@ -266,8 +293,9 @@ impl Connection {
                 }));
             }
         }
-        // Fragmented or streamed text is validated as it arrives.
-        frame.check_utf8 = message.kind == MessageKind::Text;
+        // Fragmented or streamed text is validated as it arrives (compressed
+        // text as it inflates).
+        frame.check_utf8 = message.kind == MessageKind::Text && !message.compressed;
         Ok(flushed)
     }
 
@@ -309,6 +337,9 @@ impl Connection {
 
     /// A whole frame of a fragmented message (whole-message mode).
     fn on_data(&mut self, payload: BytesMut, fin: bool) -> Result<Step, ProtocolError> {
+        if self.recv.message.as_ref().is_some_and(|m| m.compressed) {
+            return self.on_compressed(&payload, fin);
+        }
         let recv = &mut self.recv;
         let Some(message) = recv.message.as_mut() else {
             return Ok(Step::Continue);
@@ -323,6 +354,68 @@ impl Connection {
         }
         let kind = message.kind;
         let data = std::mem::take(&mut message.data).freeze();
+        recv.message = None;
+        Ok(Step::Event(match kind {
+            MessageKind::Binary => Event::Binary(data),
+            MessageKind::Text => {
+                Event::Text(Utf8Bytes::try_from(data).map_err(|_| ProtocolError::InvalidUtf8)?)
+            }
+        }))
+    }
+
+    /// A whole frame of a compressed message: inflated at once onto the
+    /// message, never past the message size limit (RFC 7692 7.2.2).
+    fn on_compressed(&mut self, payload: &[u8], fin: bool) -> Result<Step, ProtocolError> {
+        let max = self.config.max_message_size;
+        let threshold = self.config.stream_threshold;
+        let recv = &mut self.recv;
+        let (Some(message), Some(deflate)) = (recv.message.as_mut(), self.deflate.as_mut()) else {
+            return Ok(Step::Continue);
+        };
+        let before = message.inflated.len();
+        let limit = max.saturating_sub(message.streamed);
+        deflate
+            .inflate(payload, fin, &mut message.inflated, limit)
+            .map_err(|e| match e {
+                InflateError::TooLarge => ProtocolError::MessageTooLarge {
+                    len: max as u64 + 1,
+                    max,
+                },
+                InflateError::Corrupt => ProtocolError::InvalidCompressedData,
+            })?;
+        let kind = message.kind;
+        if kind == MessageKind::Text {
+            // Fail fast on what has inflated so far (RFC 6455 8.1).
+            recv.utf8
+                .feed(&message.inflated[before..])
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+            if fin && !recv.utf8.is_complete() {
+                return Err(ProtocolError::InvalidUtf8);
+            }
+        }
+        let total = message.streamed + message.inflated.len();
+        if message.started || threshold.is_some_and(|t| total > t) {
+            if message.inflated.is_empty() && !fin {
+                return Ok(Step::Continue);
+            }
+            let data = Bytes::from(std::mem::take(&mut message.inflated));
+            message.streamed += data.len();
+            let is_first = !message.started;
+            message.started = true;
+            if fin {
+                recv.message = None;
+            }
+            return Ok(Step::Event(Event::Fragment(Fragment {
+                kind,
+                data,
+                is_first,
+                is_last: fin,
+            })));
+        }
+        if !fin {
+            return Ok(Step::Continue);
+        }
+        let data = Bytes::from(std::mem::take(&mut message.inflated));
         recv.message = None;
         Ok(Step::Event(match kind {
             MessageKind::Binary => Event::Binary(data),

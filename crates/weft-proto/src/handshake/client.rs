@@ -78,6 +78,8 @@ pub struct Response {
     headers: Headers,
     subprotocol: Option<String>,
     extensions: Vec<String>,
+    #[cfg(feature = "deflate")]
+    deflate: Option<crate::deflate::DeflateParams>,
 }
 
 impl Response {
@@ -95,6 +97,12 @@ impl Response {
     pub fn extensions(&self) -> &[String] {
         &self.extensions
     }
+
+    /// The permessage-deflate parameters agreed, if the server accepted it.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(&self) -> Option<&crate::deflate::DeflateParams> {
+        self.deflate.as_ref()
+    }
 }
 
 #[derive(Debug)]
@@ -108,6 +116,8 @@ enum Stage {
     },
     Succeeded {
         head_len: usize,
+        #[cfg(feature = "deflate")]
+        deflate: Option<crate::deflate::DeflateParams>,
     },
     Done,
 }
@@ -178,6 +188,14 @@ impl ClientHandshake {
         for (name, value) in &request.headers {
             check_header(name, value)?;
         }
+        #[cfg(feature = "deflate")]
+        let request = {
+            let mut request = request;
+            if let Some(deflate) = &config.deflate {
+                request.extensions.insert(0, deflate.offer());
+            }
+            request
+        };
         Ok(ClientHandshake {
             deadline: config.handshake_timeout.and_then(|t| now.checked_add(t)),
             config,
@@ -279,10 +297,19 @@ impl ClientHandshake {
         mask_keys: impl MaskKeys + 'static,
         now: Instant,
     ) -> Result<Connection, HandshakeError> {
-        let Stage::Succeeded { head_len } = self.stage else {
+        let Stage::Succeeded {
+            head_len,
+            #[cfg(feature = "deflate")]
+            deflate,
+        } = self.stage
+        else {
             return Err(HandshakeError::NotReady);
         };
         let mut connection = Connection::client(self.config, mask_keys, now);
+        #[cfg(feature = "deflate")]
+        if let Some(params) = deflate {
+            connection.enable_deflate(params);
+        }
         let leftover = self.buf.get(head_len..).unwrap_or(&[]);
         if !leftover.is_empty() {
             connection.handle_data(now, leftover);
@@ -320,7 +347,11 @@ impl ClientHandshake {
                 return self.start_rejection(status, reason, response_headers, head_len);
             }
             let response = self.check(response_headers)?;
-            self.stage = Stage::Succeeded { head_len };
+            self.stage = Stage::Succeeded {
+                head_len,
+                #[cfg(feature = "deflate")]
+                deflate: response.deflate,
+            };
             return Ok(Some(response));
         }
     }
@@ -358,6 +389,8 @@ impl ClientHandshake {
             }
         }
         let mut extensions = Vec::new();
+        #[cfg(feature = "deflate")]
+        let mut deflate = None;
         for item in headers.list("sec-websocket-extensions") {
             let name = extension_name(item);
             let offered = self
@@ -368,12 +401,25 @@ impl ClientHandshake {
             if !offered {
                 return Err(HandshakeError::UnexpectedExtension(item.to_owned()));
             }
+            #[cfg(feature = "deflate")]
+            if name.eq_ignore_ascii_case(crate::deflate::EXTENSION) {
+                // RFC 7692 5: at most one permessage-deflate in a response.
+                if deflate.is_some() {
+                    return Err(HandshakeError::InvalidExtension(
+                        "permessage-deflate accepted twice".into(),
+                    ));
+                }
+                let config = self.config.deflate.clone().unwrap_or_default();
+                deflate = Some(config.accept_response(item)?);
+            }
             extensions.push(item.to_owned());
         }
         Ok(Response {
             headers,
             subprotocol,
             extensions,
+            #[cfg(feature = "deflate")]
+            deflate,
         })
     }
 

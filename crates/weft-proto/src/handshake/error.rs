@@ -62,6 +62,9 @@ pub enum HandshakeError {
     UnexpectedSubprotocol(String),
     /// The server accepted an extension the client did not offer.
     UnexpectedExtension(String),
+    /// The server's answer to an extension offer breaks the extension's
+    /// rules (a permessage-deflate parameter not offered, a bad value).
+    InvalidExtension(String),
     /// The transport closed before the handshake completed.
     ConnectionClosed,
     /// The handshake took longer than the handshake timeout (408).
@@ -90,6 +93,7 @@ impl HandshakeError {
             | WrongAccept
             | UnexpectedSubprotocol(_)
             | UnexpectedExtension(_)
+            | InvalidExtension(_)
             | ConnectionClosed
             | InvalidInput(_)
             | NotReady => return None,
@@ -176,6 +180,7 @@ impl fmt::Display for HandshakeError {
             ),
             UnexpectedSubprotocol(p) => write!(f, "server chose subprotocol {p:?}, which was not offered"),
             UnexpectedExtension(e) => write!(f, "server accepted extension {e:?}, which was not offered"),
+            InvalidExtension(e) => write!(f, "server's extension response is invalid: {e}"),
             ConnectionClosed => f.write_str("connection closed before the handshake completed"),
             TimedOut => f.write_str("handshake timed out"),
             InvalidInput(e) => write!(f, "cannot send handshake: {e}"),

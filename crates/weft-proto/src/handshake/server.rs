@@ -86,16 +86,34 @@ impl Request {
 }
 
 /// How the application accepts a request: which subprotocol, which extra headers.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Accept {
     subprotocol: Option<String>,
     headers: Vec<(String, String)>,
+    compression: bool,
+}
+
+impl Default for Accept {
+    fn default() -> Self {
+        Accept {
+            subprotocol: None,
+            headers: Vec::new(),
+            compression: true,
+        }
+    }
 }
 
 impl Accept {
     /// Accepts with no subprotocol and no extra headers.
     pub fn new() -> Self {
         Accept::default()
+    }
+
+    /// Whether to accept a permessage-deflate offer, when
+    /// [`Config::deflate`](crate::Config) enables it. Default: `true`.
+    pub fn compression(mut self, on: bool) -> Self {
+        self.compression = on;
+        self
     }
 
     /// Chooses one of the subprotocols the client offered.
@@ -196,6 +214,8 @@ pub struct ServerHandshake {
     deadline: Option<Instant>,
     stage: Stage,
     request: Option<Request>,
+    #[cfg(feature = "deflate")]
+    deflate: Option<crate::deflate::DeflateParams>,
 }
 
 impl ServerHandshake {
@@ -210,6 +230,8 @@ impl ServerHandshake {
             head_len: 0,
             stage: Stage::Reading,
             request: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 
@@ -301,6 +323,15 @@ impl ServerHandshake {
         if let Some(protocol) = &accept.subprotocol {
             write_header(out, "Sec-WebSocket-Protocol", protocol);
         }
+        #[cfg(feature = "deflate")]
+        if let (true, Some(config)) = (accept.compression, &self.config.deflate) {
+            if let Some((params, response)) =
+                config.negotiate(request.extensions.iter().map(String::as_str))
+            {
+                write_header(out, "Sec-WebSocket-Extensions", &response);
+                self.deflate = Some(params);
+            }
+        }
         for (name, value) in &accept.headers {
             write_header(out, name, value);
         }
@@ -367,6 +398,10 @@ impl ServerHandshake {
             return Err(HandshakeError::NotReady);
         }
         let mut connection = Connection::server(self.config, now);
+        #[cfg(feature = "deflate")]
+        if let Some(params) = self.deflate {
+            connection.enable_deflate(params);
+        }
         let leftover = self.buf.get(self.head_len..).unwrap_or(&[]);
         if !leftover.is_empty() {
             connection.handle_data(now, leftover);

@@ -1,0 +1,244 @@
+//! Compressing and inflating messages (RFC 7692 7.2), with bounded output.
+
+use bytes::Bytes;
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+
+use super::{DeflateConfig, DeflateParams};
+use crate::config::Role;
+
+/// The four bytes a sync flush ends with, removed from each compressed
+/// message and restored before inflating it (RFC 7692 7.2.1, 7.2.2).
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// The most output one inflating step produces before the limit is checked.
+const STEP: usize = 64 * 1024;
+
+/// Why inflating stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum InflateError {
+    /// The message would inflate past the limit.
+    TooLarge,
+    /// The data is not a valid deflate stream.
+    Corrupt,
+}
+
+/// One connection's compression state, for the directions the role sends
+/// and receives. Each half is allocated when first needed and, for a
+/// direction without context takeover, freed after each message.
+pub(crate) struct Deflate {
+    params: DeflateParams,
+    level: u32,
+    threshold: usize,
+    /// Our window bits for compressing; below 9 we never compress.
+    send_bits: u8,
+    send_reset: bool,
+    recv_bits: u8,
+    recv_reset: bool,
+    compressor: Option<Compress>,
+    decompressor: Option<Decompress>,
+}
+
+impl std::fmt::Debug for Deflate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deflate")
+            .field("params", &self.params)
+            .field("compressor", &self.compressor.is_some())
+            .field("decompressor", &self.decompressor.is_some())
+            .finish()
+    }
+}
+
+impl Deflate {
+    pub(crate) fn new(params: DeflateParams, role: Role, config: &DeflateConfig) -> Deflate {
+        let (send_bits, send_reset, recv_bits, recv_reset) = match role {
+            Role::Server => (
+                params.server_max_window_bits,
+                params.server_no_context_takeover,
+                params.client_max_window_bits,
+                params.client_no_context_takeover,
+            ),
+            Role::Client => (
+                params.client_max_window_bits,
+                params.client_no_context_takeover,
+                params.server_max_window_bits,
+                params.server_no_context_takeover,
+            ),
+        };
+        Deflate {
+            params,
+            level: config.level,
+            threshold: config.threshold,
+            send_bits,
+            send_reset,
+            recv_bits,
+            recv_reset,
+            compressor: None,
+            decompressor: None,
+        }
+    }
+
+    pub(crate) fn params(&self) -> &DeflateParams {
+        &self.params
+    }
+
+    /// Whether a message of `len` bytes goes out compressed.
+    pub(crate) fn wants(&self, len: usize) -> bool {
+        self.send_bits >= 9 && len >= self.threshold.max(1)
+    }
+
+    /// Compresses one whole message, without the sync-flush tail.
+    pub(crate) fn compress(&mut self, data: &[u8]) -> Bytes {
+        let (level, bits) = (self.level, self.send_bits);
+        let compressor = self.compressor.get_or_insert_with(|| {
+            Compress::new_with_window_bits(Compression::new(level), false, bits)
+        });
+        let mut out = Vec::with_capacity(data.len() / 2 + 64);
+        let mut consumed = 0;
+        loop {
+            if out.capacity() - out.len() < 64 {
+                out.reserve(out.capacity().max(1024));
+            }
+            let before = compressor.total_in();
+            // Compressing into a growable vector cannot fail.
+            let _ = compressor.compress_vec(&data[consumed..], &mut out, FlushCompress::Sync);
+            consumed += (compressor.total_in() - before) as usize;
+            // Done once all input is in and the flush left room to spare.
+            if consumed == data.len() && out.len() < out.capacity() {
+                break;
+            }
+        }
+        if out.ends_with(&TAIL) {
+            out.truncate(out.len() - TAIL.len());
+        }
+        // Without context takeover nothing carries to the next message: free
+        // the state, so an idle connection holds no compressor.
+        if self.send_reset {
+            self.compressor = None;
+        }
+        Bytes::from(out)
+    }
+
+    /// Inflates one frame's payload of a compressed message onto `out`,
+    /// and at the end of the message (`last`) the restored tail. Fails
+    /// once `out` would pass `limit` bytes; its capacity never exceeds
+    /// `limit + 1`, so memory stays within the limit whatever the
+    /// compression ratio.
+    pub(crate) fn inflate(
+        &mut self,
+        input: &[u8],
+        last: bool,
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> Result<(), InflateError> {
+        self.inflate_part(input, out, limit)?;
+        if last {
+            self.inflate_part(&TAIL, out, limit)?;
+            // Without context takeover nothing carries over: free the state.
+            if self.recv_reset {
+                self.decompressor = None;
+            }
+        }
+        Ok(())
+    }
+
+    fn inflate_part(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> Result<(), InflateError> {
+        // A 9-bit window reads what an 8-bit one wrote.
+        let bits = self.recv_bits.max(9);
+        let d = self
+            .decompressor
+            .get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));
+        // One byte past the limit shows the limit was passed.
+        let cap = limit.saturating_add(1);
+        let mut consumed = 0;
+        loop {
+            if out.len() >= cap {
+                return Err(InflateError::TooLarge);
+            }
+            if out.capacity() == out.len() {
+                // Grow geometrically, never past the cap.
+                let want = (out.capacity() * 2).max(out.len() + STEP).min(cap);
+                out.reserve_exact(want - out.len());
+            }
+            let room = out.capacity() - out.len();
+            let (before_in, before_out) = (d.total_in(), d.total_out());
+            let status = d.decompress_vec(&input[consumed..], out, FlushDecompress::Sync);
+            let produced = (d.total_out() - before_out) as usize;
+            let taken = (d.total_in() - before_in) as usize;
+            consumed += taken;
+            if out.len() > limit {
+                return Err(InflateError::TooLarge);
+            }
+            match status {
+                Err(_) => return Err(InflateError::Corrupt),
+                // A final block ends the stream: what follows starts afresh.
+                Ok(Status::StreamEnd) => d.reset(false),
+                Ok(Status::Ok | Status::BufError) => {}
+            }
+            // Done when the input is used up and the output had room left.
+            if consumed == input.len() && produced < room {
+                return Ok(());
+            }
+            if produced == 0 && taken == 0 {
+                // No progress with room to spare: the input is not deflate.
+                return if consumed == input.len() {
+                    Ok(())
+                } else {
+                    Err(InflateError::Corrupt)
+                };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deflate(role: Role) -> Deflate {
+        let params = DeflateParams {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: 15,
+            client_max_window_bits: 15,
+        };
+        Deflate::new(params, role, &DeflateConfig::default().level(9))
+    }
+
+    #[test]
+    fn inflating_a_bomb_never_holds_more_than_the_limit() {
+        let mut sender = deflate(Role::Client);
+        let bomb = sender.compress(&vec![0u8; 32 << 20]);
+        assert!(bomb.len() < 64 << 10);
+        let mut receiver = deflate(Role::Server);
+        let limit = 1 << 20;
+        let mut out = Vec::new();
+        // Fed in pieces, as frames arrive, the buffer stays bounded throughout.
+        let mut result = Ok(());
+        for piece in bomb.chunks(1024) {
+            result = receiver.inflate(piece, false, &mut out, limit);
+            assert!(out.capacity() <= limit + 1, "{}", out.capacity());
+            if result.is_err() {
+                break;
+            }
+        }
+        assert_eq!(result, Err(InflateError::TooLarge));
+    }
+
+    #[test]
+    fn a_message_exactly_at_the_limit_inflates() {
+        let mut sender = deflate(Role::Client);
+        let data = vec![7u8; 100_000];
+        let compressed = sender.compress(&data);
+        let mut receiver = deflate(Role::Server);
+        let mut out = Vec::new();
+        receiver
+            .inflate(&compressed, true, &mut out, data.len())
+            .unwrap();
+        assert_eq!(&out[..], &data[..]);
+    }
+}
