@@ -471,3 +471,125 @@ proptest! {
         prop_assert_eq!(s, expected);
     }
 }
+
+#[test]
+fn a_stream_threshold_bounds_memory_for_compressed_messages_too() {
+    // One 8 MiB message in a single compressed frame of a few KiB: with a
+    // 64 KiB threshold it arrives in pieces of about that size, never whole.
+    let threshold = 64 << 10;
+    let config = with_deflate(DeflateConfig::default())
+        .stream_threshold(Some(threshold))
+        .max_message_size(1 << 30);
+    let mut pair = Pair::with(with_deflate(DeflateConfig::default()), config);
+    let data: Vec<u8> = (0..8u32 << 20).map(|i| (i % 5) as u8).collect();
+    pair.client.send_binary(data.clone()).unwrap();
+    let wire = sent(&mut pair.client);
+    assert!(wire.len() < 256 << 10, "{}", wire.len());
+    pair.server.handle_data(pair.now, &wire);
+    let mut joined = Vec::new();
+    let mut pieces = 0;
+    while let Some(event) = pair.server.poll_event() {
+        let Event::Fragment(f) = event else {
+            panic!("{event:?}")
+        };
+        assert!(f.data.len() <= 2 * threshold, "{}", f.data.len());
+        assert!(pair.server.buffered_received() <= wire.len() + 2 * threshold);
+        assert_eq!(f.is_first, pieces == 0);
+        pieces += 1;
+        joined.extend_from_slice(&f.data);
+        if f.is_last {
+            break;
+        }
+    }
+    assert!(pieces >= 64, "{pieces}");
+    assert_eq!(joined, data);
+}
+
+#[test]
+fn a_compressed_message_is_held_to_the_limit_by_its_inflated_size() {
+    // Level 0 makes incompressible data slightly larger than itself: it
+    // still fits a limit equal to its real size.
+    let data: Vec<u8> = (0..1000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let sender = with_deflate(DeflateConfig::default().level(0).threshold(0));
+    let receiver = with_deflate(DeflateConfig::default()).max_message_size(1000);
+    let mut pair = Pair::with(sender, receiver);
+    pair.client.send_binary(data.clone()).unwrap();
+    pair.drive();
+    let (_, s) = pair.take_events();
+    assert_eq!(s, vec![Event::Binary(data.into())]);
+}
+
+#[test]
+fn settings_out_of_range_are_clamped_not_panicked_on() {
+    let mut config = DeflateConfig::default();
+    config.server_max_window_bits = 16;
+    config.client_max_window_bits = 4;
+    config.level = 10;
+    assert_eq!(
+        config.offer(),
+        "permessage-deflate; client_max_window_bits=9"
+    );
+    let (agreed, response) = config.negotiate(["permessage-deflate"]).unwrap();
+    assert_eq!(agreed.server_max_window_bits, 15);
+    assert_eq!(response, "permessage-deflate");
+    let mut pair = Pair::with(with_deflate(config.clone()), with_deflate(config));
+    pair.server.send_text("x".repeat(1000)).unwrap();
+    pair.client.send_text("y".repeat(1000)).unwrap();
+    pair.drive();
+    let (c, s) = pair.take_events();
+    assert_eq!((c.len(), s.len()), (1, 1));
+}
+
+#[test]
+fn a_final_block_does_not_spoil_the_next_message() {
+    // RFC 7692 7.2.3.3: a message may end its stream with BFINAL; the
+    // restored tail after it is not data, and the next message inflates.
+    let now = Instant::now();
+    let mut s = Connection::server(with_deflate(DeflateConfig::default()), now);
+    s.enable_deflate(params(false, false, 15, 15));
+    // "Hello" as one final fixed-Huffman block, from RFC 7692 7.2.3.3.
+    let hello_final = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+    assert_eq!(
+        feed(&mut s, now, &client_frame(0xC1, &hello_final)),
+        vec![Event::Text("Hello".into())]
+    );
+    // The same text compressed the usual way, in the next message.
+    let hello = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+    assert_eq!(
+        feed(&mut s, now, &client_frame(0xC1, &hello)),
+        vec![Event::Text("Hello".into())]
+    );
+}
+
+#[test]
+fn window_values_are_plain_decimals() {
+    for bad in ["+9", "-9", "0x9", "9.0", "1e1"] {
+        let offer = format!("permessage-deflate; server_max_window_bits={bad}");
+        assert_eq!(
+            answer(DeflateConfig::default(), &[offer.as_str()]),
+            None,
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn a_permessage_deflate_offer_made_by_hand_is_refused() {
+    use weft_proto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
+    let now = Instant::now();
+    let request = ClientRequest::new("example.com", "/")
+        .extension("permessage-deflate; client_max_window_bits=10");
+    let mut client = ClientHandshake::new(request, Config::default(), [1; 16], now).unwrap();
+    let mut server = ServerHandshake::new(with_deflate(DeflateConfig::default()), now);
+    let mut wire = Vec::new();
+    client.write_request(&mut wire);
+    server.handle_data(&wire).unwrap().unwrap();
+    let mut response = Vec::new();
+    server.accept(Accept::new(), &mut response).unwrap();
+    assert!(matches!(
+        client.handle_data(&response),
+        Err(HandshakeError::InvalidExtension(_))
+    ));
+}

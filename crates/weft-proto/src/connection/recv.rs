@@ -12,12 +12,12 @@ use super::{Connection, Phase, RSV1};
 use crate::close::{CloseCode, CloseFrame, CloseReason};
 use crate::config::Role;
 #[cfg(feature = "deflate")]
-use crate::deflate::InflateError;
+use crate::deflate::TAIL;
 use crate::error::ProtocolError;
 use crate::frame::{apply_mask, FrameHeader, OpCode};
 use crate::message::{Event, Fragment, MessageKind, Utf8Bytes};
 #[cfg(not(feature = "deflate"))]
-use crate::no_deflate::InflateError;
+use crate::no_deflate::TAIL;
 use crate::utf8::Utf8Validator;
 
 /// What one step of parsing produced.
@@ -76,6 +76,12 @@ struct InMessage {
     compressed: bool,
     /// What the frames of a compressed message inflated to so far.
     inflated: Vec<u8>,
+    /// Compressed bytes received and not yet inflated (with the restored
+    /// tail once the last frame is in): inflating stops at the stream
+    /// threshold and resumes from here.
+    pending: BytesMut,
+    /// The last frame's bytes are in `pending`.
+    last: bool,
     /// Inflated bytes already delivered as fragments.
     streamed: usize,
 }
@@ -91,7 +97,7 @@ impl Recv {
             + self
                 .message
                 .as_ref()
-                .map_or(0, |m| m.data.len() + m.inflated.len())
+                .map_or(0, |m| m.data.len() + m.inflated.len() + m.pending.len())
     }
 
     /// Drops everything received: after a close frame or a failure.
@@ -113,6 +119,16 @@ impl Connection {
     }
 
     fn try_step(&mut self) -> Result<Step, ProtocolError> {
+        // A compressed message that stopped inflating at the stream
+        // threshold resumes before anything else is read.
+        if self
+            .recv
+            .message
+            .as_ref()
+            .is_some_and(|m| !m.pending.is_empty())
+        {
+            return self.inflate_pending();
+        }
         let mut frame = match self.recv.frame {
             Some(frame) => frame,
             None => match self.read_header()? {
@@ -267,12 +283,15 @@ impl Connection {
                     started: false,
                     compressed,
                     inflated: Vec::new(),
+                    pending: BytesMut::new(),
+                    last: false,
                     streamed: 0,
                 })
             }
         };
         let size = message.size as u64 + len as u64;
-        if size > max_message as u64 {
+        // A compressed message is held to the limit by what it inflates to.
+        if !message.compressed && size > max_message as u64 {
             return Err(ProtocolError::MessageTooLarge {
                 len: size,
                 max: max_message,
@@ -338,7 +357,7 @@ impl Connection {
     /// A whole frame of a fragmented message (whole-message mode).
     fn on_data(&mut self, payload: BytesMut, fin: bool) -> Result<Step, ProtocolError> {
         if self.recv.message.as_ref().is_some_and(|m| m.compressed) {
-            return self.on_compressed(&payload, fin);
+            return self.on_compressed(payload, fin);
         }
         let recv = &mut self.recv;
         let Some(message) = recv.message.as_mut() else {
@@ -363,56 +382,85 @@ impl Connection {
         }))
     }
 
-    /// A whole frame of a compressed message: inflated at once onto the
-    /// message, never past the message size limit (RFC 7692 7.2.2).
-    fn on_compressed(&mut self, payload: &[u8], fin: bool) -> Result<Step, ProtocolError> {
+    /// A whole frame of a compressed message: queued for inflating, with
+    /// the restored tail after the last one (RFC 7692 7.2.2).
+    fn on_compressed(&mut self, payload: BytesMut, fin: bool) -> Result<Step, ProtocolError> {
+        let Some(message) = self.recv.message.as_mut() else {
+            return Ok(Step::Continue);
+        };
+        if message.pending.is_empty() {
+            message.pending = payload;
+        } else {
+            message.pending.extend_from_slice(&payload);
+        }
+        if fin {
+            message.pending.extend_from_slice(&TAIL);
+            message.last = true;
+        }
+        self.inflate_pending()
+    }
+
+    /// Inflates what is pending of a compressed message: all of it, never
+    /// past the message size limit, or with a stream threshold, about a
+    /// threshold's worth per step, each step a fragment. Memory stays
+    /// within the limit, or about twice the threshold, whatever the ratio.
+    fn inflate_pending(&mut self) -> Result<Step, ProtocolError> {
         let max = self.config.max_message_size;
         let threshold = self.config.stream_threshold;
         let recv = &mut self.recv;
         let (Some(message), Some(deflate)) = (recv.message.as_mut(), self.deflate.as_mut()) else {
             return Ok(Step::Continue);
         };
+        let room = max.saturating_sub(message.streamed).saturating_add(1);
+        let cap = match threshold {
+            Some(t) => room.min(message.inflated.len().saturating_add(t.max(1))),
+            None => room,
+        };
         let before = message.inflated.len();
-        let limit = max.saturating_sub(message.streamed);
-        deflate
-            .inflate(payload, fin, &mut message.inflated, limit)
-            .map_err(|e| match e {
-                InflateError::TooLarge => ProtocolError::MessageTooLarge {
-                    len: max as u64 + 1,
-                    max,
-                },
-                InflateError::Corrupt => ProtocolError::InvalidCompressedData,
-            })?;
+        let used = deflate
+            .inflate(&message.pending, &mut message.inflated, cap)
+            .map_err(|_| ProtocolError::InvalidCompressedData)?;
+        message.pending.advance(used);
+        if message.streamed + message.inflated.len() > max {
+            return Err(ProtocolError::MessageTooLarge {
+                len: max as u64 + 1,
+                max,
+            });
+        }
         let kind = message.kind;
         if kind == MessageKind::Text {
             // Fail fast on what has inflated so far (RFC 6455 8.1).
             recv.utf8
                 .feed(&message.inflated[before..])
                 .map_err(|_| ProtocolError::InvalidUtf8)?;
-            if fin && !recv.utf8.is_complete() {
+        }
+        let done = message.last && message.pending.is_empty();
+        if done {
+            deflate.end_message();
+            if kind == MessageKind::Text && !recv.utf8.is_complete() {
                 return Err(ProtocolError::InvalidUtf8);
             }
         }
         let total = message.streamed + message.inflated.len();
         if message.started || threshold.is_some_and(|t| total > t) {
-            if message.inflated.is_empty() && !fin {
+            if message.inflated.is_empty() && !done {
                 return Ok(Step::Continue);
             }
             let data = Bytes::from(std::mem::take(&mut message.inflated));
             message.streamed += data.len();
             let is_first = !message.started;
             message.started = true;
-            if fin {
+            if done {
                 recv.message = None;
             }
             return Ok(Step::Event(Event::Fragment(Fragment {
                 kind,
                 data,
                 is_first,
-                is_last: fin,
+                is_last: done,
             })));
         }
-        if !fin {
+        if !done {
             return Ok(Step::Continue);
         }
         let data = Bytes::from(std::mem::take(&mut message.inflated));

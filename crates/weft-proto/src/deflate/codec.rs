@@ -8,16 +8,14 @@ use crate::config::Role;
 
 /// The four bytes a sync flush ends with, removed from each compressed
 /// message and restored before inflating it (RFC 7692 7.2.1, 7.2.2).
-const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+pub(crate) const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
 /// The most output one inflating step produces before the limit is checked.
 const STEP: usize = 64 * 1024;
 
-/// Why inflating stopped.
+/// Why inflating failed.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum InflateError {
-    /// The message would inflate past the limit.
-    TooLarge,
     /// The data is not a valid deflate stream.
     Corrupt,
 }
@@ -52,13 +50,13 @@ impl Deflate {
     pub(crate) fn new(params: DeflateParams, role: Role, config: &DeflateConfig) -> Deflate {
         let (send_bits, send_reset, recv_bits, recv_reset) = match role {
             Role::Server => (
-                params.server_max_window_bits,
+                params.server_max_window_bits.min(15),
                 params.server_no_context_takeover,
                 params.client_max_window_bits,
                 params.client_no_context_takeover,
             ),
             Role::Client => (
-                params.client_max_window_bits,
+                params.client_max_window_bits.min(15),
                 params.client_no_context_takeover,
                 params.server_max_window_bits,
                 params.server_no_context_takeover,
@@ -66,7 +64,7 @@ impl Deflate {
         };
         Deflate {
             params,
-            level: config.level,
+            level: config.level.min(9),
             threshold: config.threshold,
             send_bits,
             send_reset,
@@ -118,79 +116,59 @@ impl Deflate {
         Bytes::from(out)
     }
 
-    /// Inflates one frame's payload of a compressed message onto `out`,
-    /// and at the end of the message (`last`) the restored tail. Fails
-    /// once `out` would pass `limit` bytes; its capacity never exceeds
-    /// `limit + 1`, so memory stays within the limit whatever the
-    /// compression ratio.
+    /// Inflates `input` onto `out` until the input is used up or `out`
+    /// holds `cap` bytes, and returns how much input it used. Feed a
+    /// message's frames and then [`TAIL`]; `out` never grows past `cap`,
+    /// whatever the compression ratio.
     pub(crate) fn inflate(
         &mut self,
         input: &[u8],
-        last: bool,
         out: &mut Vec<u8>,
-        limit: usize,
-    ) -> Result<(), InflateError> {
-        self.inflate_part(input, out, limit)?;
-        if last {
-            self.inflate_part(&TAIL, out, limit)?;
-            // Without context takeover nothing carries over: free the state.
-            if self.recv_reset {
-                self.decompressor = None;
-            }
-        }
-        Ok(())
-    }
-
-    fn inflate_part(
-        &mut self,
-        input: &[u8],
-        out: &mut Vec<u8>,
-        limit: usize,
-    ) -> Result<(), InflateError> {
+        cap: usize,
+    ) -> Result<usize, InflateError> {
         // A 9-bit window reads what an 8-bit one wrote.
         let bits = self.recv_bits.max(9);
         let d = self
             .decompressor
             .get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));
-        // One byte past the limit shows the limit was passed.
-        let cap = limit.saturating_add(1);
         let mut consumed = 0;
-        loop {
-            if out.len() >= cap {
-                return Err(InflateError::TooLarge);
-            }
+        while consumed < input.len() && out.len() < cap {
             if out.capacity() == out.len() {
                 // Grow geometrically, never past the cap.
                 let want = (out.capacity() * 2).max(out.len() + STEP).min(cap);
                 out.reserve_exact(want - out.len());
             }
-            let room = out.capacity() - out.len();
             let (before_in, before_out) = (d.total_in(), d.total_out());
             let status = d.decompress_vec(&input[consumed..], out, FlushDecompress::Sync);
             let produced = (d.total_out() - before_out) as usize;
             let taken = (d.total_in() - before_in) as usize;
             consumed += taken;
-            if out.len() > limit {
-                return Err(InflateError::TooLarge);
-            }
             match status {
                 Err(_) => return Err(InflateError::Corrupt),
-                // A final block ends the stream: what follows starts afresh.
-                Ok(Status::StreamEnd) => d.reset(false),
+                Ok(Status::StreamEnd) => {
+                    // A final block (BFINAL) ends the stream; the next data
+                    // starts a new one. The restored tail after it is not
+                    // data: drop it.
+                    *d = Decompress::new_with_window_bits(false, bits);
+                    if TAIL.ends_with(&input[consumed..]) {
+                        consumed = input.len();
+                    }
+                }
                 Ok(Status::Ok | Status::BufError) => {}
             }
-            // Done when the input is used up and the output had room left.
-            if consumed == input.len() && produced < room {
-                return Ok(());
-            }
             if produced == 0 && taken == 0 {
-                // No progress with room to spare: the input is not deflate.
-                return if consumed == input.len() {
-                    Ok(())
-                } else {
-                    Err(InflateError::Corrupt)
-                };
+                // No progress with room to spare: not a deflate stream.
+                return Err(InflateError::Corrupt);
             }
+        }
+        Ok(consumed)
+    }
+
+    /// The end of a received message: without context takeover nothing
+    /// carries over, so the state is freed.
+    pub(crate) fn end_message(&mut self) {
+        if self.recv_reset {
+            self.decompressor = None;
         }
     }
 }
@@ -210,23 +188,25 @@ mod tests {
     }
 
     #[test]
-    fn inflating_a_bomb_never_holds_more_than_the_limit() {
+    fn inflating_a_bomb_never_holds_more_than_the_cap() {
         let mut sender = deflate(Role::Client);
         let bomb = sender.compress(&vec![0u8; 32 << 20]);
         assert!(bomb.len() < 64 << 10);
         let mut receiver = deflate(Role::Server);
-        let limit = 1 << 20;
+        let cap = (1 << 20) + 1;
         let mut out = Vec::new();
         // Fed in pieces, as frames arrive, the buffer stays bounded throughout.
-        let mut result = Ok(());
+        let mut full = false;
         for piece in bomb.chunks(1024) {
-            result = receiver.inflate(piece, false, &mut out, limit);
-            assert!(out.capacity() <= limit + 1, "{}", out.capacity());
-            if result.is_err() {
+            let used = receiver.inflate(piece, &mut out, cap).unwrap();
+            assert!(out.capacity() <= cap, "{}", out.capacity());
+            if out.len() == cap {
+                assert!(used <= piece.len());
+                full = true;
                 break;
             }
         }
-        assert_eq!(result, Err(InflateError::TooLarge));
+        assert!(full, "the bomb never reached the cap");
     }
 
     #[test]
@@ -236,9 +216,10 @@ mod tests {
         let compressed = sender.compress(&data);
         let mut receiver = deflate(Role::Server);
         let mut out = Vec::new();
-        receiver
-            .inflate(&compressed, true, &mut out, data.len())
-            .unwrap();
+        let mut input = compressed.to_vec();
+        input.extend_from_slice(&TAIL);
+        let used = receiver.inflate(&input, &mut out, data.len() + 1).unwrap();
+        assert_eq!(used, input.len());
         assert_eq!(&out[..], &data[..]);
     }
 }

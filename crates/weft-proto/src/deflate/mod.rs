@@ -13,7 +13,7 @@
 
 mod codec;
 
-pub(crate) use codec::{Deflate, InflateError};
+pub(crate) use codec::{Deflate, TAIL};
 
 use std::fmt;
 
@@ -25,6 +25,9 @@ pub const EXTENSION: &str = "permessage-deflate";
 /// The permessage-deflate policy of an endpoint.
 ///
 /// As a client it is the offer; as a server, what it accepts and asks for.
+/// A server's limit on the client's window applies only if the client's
+/// offer says it supports `client_max_window_bits` (RFC 7692 7.1.2.2);
+/// otherwise the client may use 2^15.
 /// Memory per connection is about 390 KB with a 2^9 window and 650 KB with
 /// 2^15 once both directions have been used, and nothing between messages
 /// without context takeover (docs/deflate.md has the measured table); the
@@ -112,23 +115,24 @@ impl DeflateConfig {
     /// says `client_max_window_bits` (with our limit if below 15), so a
     /// server may ask for a smaller client window.
     pub fn offer(&self) -> String {
+        let config = self.clamped();
         let mut offer = String::from(EXTENSION);
-        if self.server_no_context_takeover {
+        if config.server_no_context_takeover {
             offer.push_str("; server_no_context_takeover");
         }
-        if self.client_no_context_takeover {
+        if config.client_no_context_takeover {
             offer.push_str("; client_no_context_takeover");
         }
-        if self.server_max_window_bits < 15 {
+        if config.server_max_window_bits < 15 {
             offer.push_str(&format!(
                 "; server_max_window_bits={}",
-                self.server_max_window_bits
+                config.server_max_window_bits
             ));
         }
-        if self.client_max_window_bits < 15 {
+        if config.client_max_window_bits < 15 {
             offer.push_str(&format!(
                 "; client_max_window_bits={}",
-                self.client_max_window_bits
+                config.client_max_window_bits
             ));
         } else {
             offer.push_str("; client_max_window_bits");
@@ -150,12 +154,24 @@ impl DeflateConfig {
             .find_map(|offer| self.accept_offer(offer))
     }
 
+    /// The settings with the public fields brought into range (9–15 bits,
+    /// level 0–9), whatever was assigned to them.
+    fn clamped(&self) -> DeflateConfig {
+        DeflateConfig {
+            server_max_window_bits: self.server_max_window_bits.clamp(9, 15),
+            client_max_window_bits: self.client_max_window_bits.clamp(9, 15),
+            level: self.level.min(9),
+            ..self.clone()
+        }
+    }
+
     fn accept_offer(&self, offer: &str) -> Option<(DeflateParams, String)> {
+        let this = self.clamped();
         let params = parse(offer)?;
         let mut agreed = DeflateParams {
-            server_no_context_takeover: self.server_no_context_takeover,
-            client_no_context_takeover: self.client_no_context_takeover,
-            server_max_window_bits: self.server_max_window_bits,
+            server_no_context_takeover: this.server_no_context_takeover,
+            client_no_context_takeover: this.client_no_context_takeover,
+            server_max_window_bits: this.server_max_window_bits,
             client_max_window_bits: 15,
         };
         let mut server_bits_asked = false;
@@ -179,9 +195,9 @@ impl DeflateConfig {
         // RFC 7692 7.1.2.2: the server may limit the client's window only if
         // the client said it supports the parameter.
         let limit_client =
-            client_bits_supported && self.client_max_window_bits < agreed.client_max_window_bits;
+            client_bits_supported && this.client_max_window_bits < agreed.client_max_window_bits;
         if limit_client {
-            agreed.client_max_window_bits = self.client_max_window_bits;
+            agreed.client_max_window_bits = this.client_max_window_bits;
         }
         let mut response = String::from(EXTENSION);
         if agreed.server_no_context_takeover {
@@ -211,13 +227,14 @@ impl DeflateConfig {
     /// config made (RFC 7692 7.1): the agreed parameters, or why the
     /// response is not one this offer allows.
     pub fn accept_response(&self, response: &str) -> Result<DeflateParams, HandshakeError> {
+        let this = self.clamped();
         let bad = |why: &str| HandshakeError::InvalidExtension(format!("{response:?}: {why}"));
         let params = parse(response).ok_or_else(|| bad("malformed or unknown parameters"))?;
         let mut agreed = DeflateParams {
             server_no_context_takeover: false,
-            client_no_context_takeover: self.client_no_context_takeover,
+            client_no_context_takeover: this.client_no_context_takeover,
             server_max_window_bits: 15,
-            client_max_window_bits: self.client_max_window_bits,
+            client_max_window_bits: this.client_max_window_bits,
         };
         let mut server_bits_answered = false;
         for (key, value) in params {
@@ -225,14 +242,14 @@ impl DeflateConfig {
                 (Key::ServerNoContextTakeover, None) => agreed.server_no_context_takeover = true,
                 (Key::ClientNoContextTakeover, None) => agreed.client_no_context_takeover = true,
                 (Key::ServerMaxWindowBits, Some(bits)) => {
-                    if bits > self.server_max_window_bits {
+                    if bits > this.server_max_window_bits {
                         return Err(bad("server_max_window_bits above the one offered"));
                     }
                     server_bits_answered = true;
                     agreed.server_max_window_bits = bits;
                 }
                 (Key::ClientMaxWindowBits, Some(bits)) => {
-                    if bits > self.client_max_window_bits {
+                    if bits > this.client_max_window_bits {
                         return Err(bad("client_max_window_bits above the one offered"));
                     }
                     agreed.client_max_window_bits = bits;
@@ -240,12 +257,12 @@ impl DeflateConfig {
                 _ => return Err(bad("a parameter with a missing or unexpected value")),
             }
         }
-        if self.server_no_context_takeover && !agreed.server_no_context_takeover {
+        if this.server_no_context_takeover && !agreed.server_no_context_takeover {
             return Err(bad(
                 "server_no_context_takeover was offered but not accepted",
             ));
         }
-        if self.server_max_window_bits < 15 && !server_bits_answered {
+        if this.server_max_window_bits < 15 && !server_bits_answered {
             return Err(bad("server_max_window_bits was offered but not accepted"));
         }
         Ok(agreed)
@@ -329,8 +346,9 @@ fn parse(item: &str) -> Option<Vec<(Key, Option<u8>)>> {
                     .strip_prefix('"')
                     .and_then(|v| v.strip_suffix('"'))
                     .unwrap_or(v);
-                // RFC 7692 7.1.2: a decimal from 8 to 15, no leading zeros.
-                if v.len() > 2 || v.starts_with('0') {
+                // RFC 7692 7.1.2: a decimal from 8 to 15, no leading zeros
+                // (and no sign).
+                if v.len() > 2 || v.starts_with('0') || !v.bytes().all(|b| b.is_ascii_digit()) {
                     return None;
                 }
                 match v.parse::<u8>() {

@@ -409,7 +409,15 @@ impl ClientHandshake {
                         "permessage-deflate accepted twice".into(),
                     ));
                 }
-                let config = self.config.deflate.clone().unwrap_or_default();
+                // The offer must be the one Config::deflate made: a hand-made
+                // one would leave the connection compressing with settings
+                // it never agreed to.
+                let Some(config) = &self.config.deflate else {
+                    return Err(HandshakeError::InvalidExtension(
+                        "permessage-deflate was offered by hand; enable it with Config::deflate"
+                            .into(),
+                    ));
+                };
                 deflate = Some(config.accept_response(item)?);
             }
             extensions.push(item.to_owned());
