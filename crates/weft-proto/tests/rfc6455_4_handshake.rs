@@ -601,7 +601,9 @@ fn client_returns_offered_extension_accepted_by_server() {
     let request = ClientRequest::new("example.com", "/chat").extension("x-custom; level=2");
     let mut handshake = client_with(request, Config::default(), now);
     let response = handshake
-        .handle_data(&good_101_with(&["Sec-WebSocket-Extensions: x-custom; level=1"]))
+        .handle_data(&good_101_with(&[
+            "Sec-WebSocket-Extensions: x-custom; level=1",
+        ]))
         .unwrap()
         .expect("complete");
     assert_eq!(response.extensions(), ["x-custom; level=1"]);
@@ -2011,5 +2013,47 @@ fn duplicate_header_errors_name_the_header_canonically() {
             name: "Host",
             problem: "appears more than once"
         }
+    );
+}
+
+/// Feeds `bytes` to a fresh server handshake in pieces of `piece` bytes and
+/// returns the verdict: the target, an error status, or "incomplete".
+fn server_verdict(bytes: &[u8], piece: usize) -> Result<Option<String>, Option<u16>> {
+    let mut server = ServerHandshake::new(Config::default(), Instant::now());
+    for chunk in bytes.chunks(piece) {
+        match server.handle_data(chunk) {
+            Ok(Some(request)) => return Ok(Some(request.target().to_owned())),
+            Ok(None) => {}
+            Err(e) => return Err(e.status()),
+        }
+    }
+    Ok(None)
+}
+
+#[test]
+fn the_verdict_on_a_request_does_not_depend_on_how_it_was_read() {
+    // Found by fuzzing: a malformed line after a complete first line was
+    // seen or not depending on where the reads fell.
+    let inputs: [&[u8]; 5] = [
+        b"\n\xcc",
+        b"GET /chat HTTP/1.1\r\nHost example.com\r\n",
+        b"GET /chat HTTP/1.1\r\nHost: a\r\n\x0e",
+        b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+    ];
+    for bytes in inputs {
+        let whole = server_verdict(bytes, bytes.len());
+        for piece in 1..bytes.len() {
+            assert_eq!(
+                server_verdict(bytes, piece),
+                whole,
+                "{bytes:?} in pieces of {piece}"
+            );
+        }
+    }
+    // A TLS hello on a plain port is still refused at once.
+    assert_eq!(
+        server_verdict(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11),
+        Err(Some(400))
     );
 }

@@ -322,15 +322,16 @@ impl ClientHandshake {
         loop {
             // Never look past the limit, counting interim heads already skipped.
             let room = limit.saturating_sub(self.interim_len);
-            if !self.scan.ready(&self.buf, room) {
+            let Some(end) = self.scan.ready(&self.buf, room) else {
                 return Ok(None);
-            }
+            };
             let mut headers = vec![httparse::EMPTY_HEADER; self.config.max_headers];
             let mut resp = httparse::Response::new(&mut headers);
-            let window = &self.buf[..self.buf.len().min(room)];
+            let window = &self.buf[..end];
             let parsed = resp.parse(window);
-            let Some(head_len) = head_len(parsed, window.len() >= room, &self.config)? else {
-                return Ok(None);
+            let Some(head_len) = head_len(parsed, end >= room, &self.config)? else {
+                // Asks for more: look for the next prompt.
+                continue;
             };
             let status = resp.code.unwrap_or(0);
             if (100..200).contains(&status) && status != 101 {

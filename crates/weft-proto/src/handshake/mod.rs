@@ -117,12 +117,16 @@ impl Headers {
     }
 }
 
-/// Decides when a growing handshake buffer is worth handing to httparse, so
-/// a head that arrives a byte at a time is parsed a few times rather than
-/// once per byte: when the first bytes arrive and when the first line ends
-/// (so garbage, such as a TLS hello on a plain port, is refused at once),
-/// when the blank line that ends the head arrives, or at the size limit.
-/// Each byte is looked at once.
+/// Decides when a growing handshake buffer is worth handing to httparse,
+/// and how much of it: a head that arrives a byte at a time is parsed a few
+/// times rather than once per byte, and each parse sees the buffer only up
+/// to the byte that prompted it, so the verdict never depends on how the
+/// bytes were split into reads. Each byte is looked at once.
+///
+/// A parse is prompted by: a control byte in the first line (no HTTP head
+/// has one there, so garbage such as a TLS hello on a plain port is
+/// refused at once), the end of the first line, the blank line that ends
+/// the head, and the size limit.
 #[derive(Debug, Default)]
 struct HeadScan {
     /// Bytes looked at so far.
@@ -134,11 +138,17 @@ struct HeadScan {
 }
 
 impl HeadScan {
-    fn ready(&mut self, buf: &[u8], limit: usize) -> bool {
+    /// How much of `buf` to parse now, if anything.
+    fn ready(&mut self, buf: &[u8], limit: usize) -> Option<usize> {
         let end = buf.len().min(limit);
-        let mut ready = end >= limit || (self.scanned == 0 && end > 0);
+        let mut ready = None;
         for i in self.scanned..end {
-            if buf[i] != b'\n' {
+            let byte = buf[i];
+            if byte != b'\n' {
+                let control = byte < 0x20 && byte != b'\t' && byte != b'\r' || byte == 0x7f;
+                if control && !self.first_line_seen {
+                    ready = Some(i + 1);
+                }
                 continue;
             }
             let line = &buf[self.line_start..i];
@@ -146,13 +156,19 @@ impl HeadScan {
             self.line_start = i + 1;
             if !empty && !self.first_line_seen {
                 self.first_line_seen = true;
-                ready = true;
+                ready = Some(i + 1);
             } else if empty && self.first_line_seen {
-                ready = true;
-                break;
+                ready = Some(i + 1);
+            }
+            if ready.is_some() {
+                self.scanned = i + 1;
+                return ready;
             }
         }
         self.scanned = self.scanned.max(end);
+        if ready.is_none() && end >= limit {
+            ready = Some(limit);
+        }
         ready
     }
 }

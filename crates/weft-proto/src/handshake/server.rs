@@ -265,15 +265,28 @@ impl ServerHandshake {
 
     fn parse(&mut self) -> Result<Option<Request>, HandshakeError> {
         let limit = self.config.max_handshake_size;
-        if !self.scan.ready(&self.buf, limit) {
-            return Ok(None);
+        let mut request = None;
+        // Several prompts may be due (the first line and the end of the
+        // head in one read): each is parsed in turn, as if read apart.
+        while let Some(end) = self.scan.ready(&self.buf, limit) {
+            request = self.parse_window(end, limit)?;
+            if request.is_some() {
+                break;
+            }
         }
+        Ok(request)
+    }
+
+    fn parse_window(
+        &mut self,
+        end: usize,
+        limit: usize,
+    ) -> Result<Option<Request>, HandshakeError> {
         let mut headers = vec![httparse::EMPTY_HEADER; self.config.max_headers];
         let mut req = httparse::Request::new(&mut headers);
-        // Never look past the limit, whatever arrived.
-        let window = &self.buf[..self.buf.len().min(limit)];
+        let window = &self.buf[..end];
         let parsed = req.parse(window);
-        let Some(head_len) = head_len(parsed, window.len() >= limit, &self.config)? else {
+        let Some(head_len) = head_len(parsed, end >= limit, &self.config)? else {
             return Ok(None);
         };
         let method = req.method.unwrap_or("");

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Writes the committed seed corpus: a few meaningful inputs per target, in
+the layout each target expects (leading control bytes, then data)."""
+import os, struct
+
+here = os.path.dirname(os.path.abspath(__file__))
+KEY = bytes([0x37, 0xfa, 0x21, 0x3d])
+
+def frame(first, payload, mask=True):
+    out = bytearray([first])
+    bit = 0x80 if mask else 0
+    n = len(payload)
+    if n < 126: out.append(bit | n)
+    elif n < 65536: out += bytes([bit | 126]) + struct.pack(">H", n)
+    else: out += bytes([bit | 127]) + struct.pack(">Q", n)
+    if mask:
+        out += KEY
+        out += bytes(b ^ KEY[i % 4] for i, b in enumerate(payload))
+    else:
+        out += payload
+    return bytes(out)
+
+HELLO_DEFLATED = bytes([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00])
+REQUEST = (b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n"
+           b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, v2\r\n"
+           b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
+RESPONSE_TAIL = (b"Sec-WebSocket-Protocol: chat\r\n"
+                 b"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n\r\n"
+                 + frame(0x81, b"hi", mask=False))
+
+seeds = {
+    "frame_header": [frame(0x81, b"Hello")[:6], frame(0x82, b"x" * 300)[:8],
+                     frame(0x82, b"x" * 70000)[:14], frame(0x89, b"", mask=False)[:2]],
+    "connection": [
+        bytes([0, 7, 3, 255]) + frame(0x81, b"Hello") + frame(0x89, b"ping")
+        + frame(0x01, b"frag") + frame(0x80, b"ment") + frame(0x88, struct.pack(">H", 1000)),
+        bytes([1, 5, 5, 5]) + frame(0x82, b"\x00\x01\x02", mask=False) + frame(0x88, b"", mask=False),
+        bytes([8, 255, 255, 255]) + frame(0xC1, HELLO_DEFLATED) + frame(0x81, b"plain"),
+        bytes([2, 1, 2, 3]) + frame(0x82, b"y" * 600) + frame(0x81, "héllo €".encode()),
+    ],
+    "server_handshake": [bytes([255, 255]) + REQUEST, bytes([3, 9]) + REQUEST,
+                         bytes([255, 255]) + b"POST / HTTP/1.1\r\nHost: a\r\n\r\n"],
+    "client_handshake": [bytes([1, 255, 255]) + RESPONSE_TAIL, bytes([1, 4, 9]) + b"\r\n",
+                         bytes([0, 255, 255]) + b"HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 2\r\n\r\nno"],
+    "deflate_negotiation": [bytes([0, 0]) + b"permessage-deflate; client_max_window_bits",
+                            bytes([5, 200]) + b"permessage-deflate; server_no_context_takeover; server_max_window_bits=10, permessage-deflate"],
+    "inflate": [bytes([0, 255, 255]) + HELLO_DEFLATED, bytes([1, 2, 3]) + HELLO_DEFLATED * 3],
+    "utf8": [bytes([1, 2, 3]) + "héllo wörld € 𝄞 κόσμε".encode(), bytes([0, 0, 0]) + b"ok \xf4\x90 no"],
+    "round_trip": [bytes([0, 3, 5]) + b"hello world, and some binary \xff\xfe\x00",
+                   bytes([0x0b, 40, 7]) + b"compress me " * 20],
+}
+for target, inputs in seeds.items():
+    os.makedirs(os.path.join(here, target), exist_ok=True)
+    for i, data in enumerate(inputs):
+        with open(os.path.join(here, target, f"seed-{i}"), "wb") as f:
+            f.write(data)
