@@ -2057,3 +2057,53 @@ fn the_verdict_on_a_request_does_not_depend_on_how_it_was_read() {
         Err(Some(400))
     );
 }
+
+/// Feeds a response to a fresh client handshake in pieces of `piece` bytes
+/// and returns the rejection's status and body, if it was one.
+fn rejection_in_pieces(bytes: &[u8], piece: usize) -> Option<(u16, Vec<u8>)> {
+    let mut client = plain_client(Instant::now());
+    for chunk in bytes.chunks(piece) {
+        match client.handle_data(chunk) {
+            Err(HandshakeError::Rejected(r)) => return Some((r.status, r.body.to_vec())),
+            Err(e) => panic!("{e}"),
+            Ok(_) => {}
+        }
+    }
+    None
+}
+
+#[test]
+fn what_a_rejection_keeps_of_its_body_does_not_depend_on_the_reads() {
+    // Found by fuzzing: a 304 kept whatever bytes had arrived with it.
+    let not_modified = b"HTTP/1.1 304 Not Modified\r\nLocation: /x\r\n\r\nno";
+    let chunked =
+        b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+    for (bytes, expected) in [
+        (&not_modified[..], Some((304, Vec::new()))),
+        (
+            &chunked[..],
+            Some((404, b"5\r\nhello\r\n0\r\n\r\n".to_vec())),
+        ),
+    ] {
+        for piece in 1..=bytes.len() {
+            assert_eq!(
+                rejection_in_pieces(bytes, piece),
+                expected,
+                "pieces of {piece}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_rejection_whose_body_never_ends_is_reported_at_the_timeout() {
+    let now = Instant::now();
+    let mut client = plain_client(now);
+    let head = b"HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nno!\r\n";
+    assert!(client.handle_data(head).unwrap().is_none());
+    let deadline = client.poll_timeout().unwrap();
+    let Err(HandshakeError::Rejected(r)) = client.handle_timeout(deadline) else {
+        panic!("expected the rejection");
+    };
+    assert_eq!((r.status, &r.body[..]), (403, &b"3\r\nno!\r\n"[..]));
+}

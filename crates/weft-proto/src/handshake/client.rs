@@ -105,6 +105,18 @@ impl Response {
     }
 }
 
+/// Where the start of a rejection's body ends, so that what is kept does
+/// not depend on how the response was split into reads.
+#[derive(Debug, Clone, Copy)]
+enum BodyEnd {
+    /// No body (204, 304).
+    None,
+    /// This many bytes (the Content-Length, capped).
+    Bytes(usize),
+    /// A chunked body: up to its last chunk, capped.
+    Chunked,
+}
+
 #[derive(Debug)]
 enum Stage {
     Reading,
@@ -112,7 +124,7 @@ enum Stage {
     ReadingRejection {
         response: HttpResponse,
         head_len: usize,
-        want: usize,
+        want: BodyEnd,
     },
     Succeeded {
         head_len: usize,
@@ -279,13 +291,17 @@ impl ClientHandshake {
     }
 
     /// Fails with [`HandshakeError::TimedOut`] if the response is still
-    /// incomplete at the deadline. Spurious calls are harmless.
+    /// incomplete at the deadline, or with the rejection and the body that
+    /// arrived if a refusal's body is. Spurious calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError> {
         match self.poll_timeout() {
-            Some(deadline) if now >= deadline => {
-                self.stage = Stage::Done;
-                Err(HandshakeError::TimedOut)
-            }
+            Some(deadline) if now >= deadline => match self.stage {
+                Stage::ReadingRejection { .. } => Err(self.handle_eof()),
+                _ => {
+                    self.stage = Stage::Done;
+                    Err(HandshakeError::TimedOut)
+                }
+            },
             _ => Ok(()),
         }
     }
@@ -445,12 +461,12 @@ impl ClientHandshake {
             .get_str("content-length")
             .and_then(|v| v.trim().parse::<usize>().ok());
         let want = match length {
-            _ if matches!(status, 204 | 304) => 0,
-            // A chunked body's end is not worth parsing here: keep what came.
-            _ if chunked => 0,
-            Some(n) => n.min(MAX_REJECTION_BODY),
+            // No body, whatever follows (RFC 9110 15.3.5, 15.4.5).
+            _ if matches!(status, 204 | 304) => BodyEnd::None,
+            _ if chunked => BodyEnd::Chunked,
+            Some(n) => BodyEnd::Bytes(n.min(MAX_REJECTION_BODY)),
             // Delimited by the end of the connection.
-            None => MAX_REJECTION_BODY,
+            None => BodyEnd::Bytes(MAX_REJECTION_BODY),
         };
         self.stage = Stage::ReadingRejection {
             response: HttpResponse {
@@ -465,20 +481,29 @@ impl ClientHandshake {
         self.check_rejection_body().map(|()| None)
     }
 
-    /// Fails with the rejection once `want` body bytes are here (or, when
-    /// `want` is 0, at once with whatever came along).
+    /// Fails with the rejection once the start of its body is here.
     fn check_rejection_body(&mut self) -> Result<(), HandshakeError> {
         let Stage::ReadingRejection { head_len, want, .. } = self.stage else {
             return Ok(());
         };
-        let have = self.buf.len() - head_len;
-        if want > 0 && have < want {
-            return Ok(());
-        }
-        let keep = if want == 0 {
-            have.min(MAX_REJECTION_BODY)
-        } else {
-            want
+        let body = &self.buf[head_len..];
+        let keep = match want {
+            BodyEnd::None => 0,
+            BodyEnd::Bytes(n) if body.len() >= n => n,
+            BodyEnd::Bytes(_) => return Ok(()),
+            BodyEnd::Chunked => {
+                // The last chunk: "0" at a line start, then a blank line.
+                let end = (body.starts_with(b"0\r\n\r\n")).then_some(5).or_else(|| {
+                    body.windows(7)
+                        .position(|w| w == b"\r\n0\r\n\r\n")
+                        .map(|p| p + 7)
+                });
+                match end {
+                    Some(end) => end.min(MAX_REJECTION_BODY),
+                    None if body.len() >= MAX_REJECTION_BODY => MAX_REJECTION_BODY,
+                    None => return Ok(()),
+                }
+            }
         };
         let Stage::ReadingRejection { mut response, .. } =
             std::mem::replace(&mut self.stage, Stage::Done)
