@@ -125,3 +125,39 @@ pub fn raw_client(addr: std::net::SocketAddr) -> (TcpStream, Connection) {
         .expect("connection");
     (stream, conn)
 }
+
+/// A weft-tokio echo server with `config` on its own runtime thread, one
+/// task per connection; returns its address.
+pub fn tokio_echo_server(config: weft_proto::Config) -> std::net::SocketAddr {
+    use futures_util::{SinkExt, StreamExt};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                let config = config.clone();
+                tokio::spawn(async move {
+                    let accept = |_: &_| Ok(weft_proto::handshake::Accept::new());
+                    let Ok(mut ws) = weft_tokio::accept_with(tcp, config, accept).await else {
+                        return;
+                    };
+                    while let Some(Ok(message)) = ws.next().await {
+                        if message.is_data() && ws.send(message).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+    });
+    addr
+}

@@ -6,7 +6,6 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use weft_proto::handshake::Accept;
 use weft_proto::{Config, Connection, Event};
 use weft_std::Message;
@@ -27,56 +26,26 @@ fn config() -> Config {
 }
 
 fn start(server: Server) -> SocketAddr {
+    if let Server::Tokio = server {
+        return weft_tests::tokio_echo_server(config());
+    }
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    match server {
-        Server::Std => {
+    std::thread::spawn(move || {
+        for tcp in listener.incoming() {
+            let Ok(tcp) = tcp else { continue };
             std::thread::spawn(move || {
-                for tcp in listener.incoming() {
-                    let Ok(tcp) = tcp else { continue };
-                    std::thread::spawn(move || {
-                        let Ok(mut ws) =
-                            weft_std::accept_with(tcp, config(), |_| Ok(Accept::new()))
-                        else {
-                            return;
-                        };
-                        while let Ok(Some(message)) = ws.read() {
-                            if message.is_data() && ws.send(message).is_err() {
-                                break;
-                            }
-                        }
-                    });
+                let Ok(mut ws) = weft_std::accept_with(tcp, config(), |_| Ok(Accept::new())) else {
+                    return;
+                };
+                while let Ok(Some(message)) = ws.read() {
+                    if message.is_data() && ws.send(message).is_err() {
+                        break;
+                    }
                 }
             });
         }
-        Server::Tokio => {
-            listener.set_nonblocking(true).unwrap();
-            std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                    loop {
-                        let Ok((tcp, _)) = listener.accept().await else {
-                            continue;
-                        };
-                        tokio::spawn(async move {
-                            let accepted =
-                                weft_tokio::accept_with(tcp, config(), |_| Ok(Accept::new())).await;
-                            let Ok(mut ws) = accepted else { return };
-                            while let Some(Ok(message)) = ws.next().await {
-                                if message.is_data() && ws.send(message).await.is_err() {
-                                    break;
-                                }
-                            }
-                        });
-                    }
-                });
-            });
-        }
-    }
+    });
     addr
 }
 

@@ -2,49 +2,19 @@
 //! with a weft-tokio server and the reverse, 64 MiB each way, and a
 //! thousand concurrent connections to one tokio server.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use weft_proto::handshake::Accept;
 use weft_proto::{CloseCode, CloseReason, Config};
 use weft_std::Message;
+use weft_tests::tokio_echo_server;
 
 fn big_config() -> Config {
     Config::default()
         .max_message_size(64 << 20)
         .max_frame_size(64 << 20)
-}
-
-/// A tokio echo server on its own runtime thread; returns its address.
-fn tokio_echo_server(config: Config) -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
-                let (tcp, _) = listener.accept().await.unwrap();
-                let config = config.clone();
-                tokio::spawn(async move {
-                    let accepted =
-                        weft_tokio::accept_with(tcp, config, |_| Ok(Accept::new())).await;
-                    let Ok(mut ws) = accepted else { return };
-                    while let Some(Ok(message)) = ws.next().await {
-                        if message.is_data() && ws.send(message).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-        });
-    });
-    addr
 }
 
 #[test]
