@@ -260,8 +260,11 @@ fn a_rejected_handshake_reaches_the_client_with_status_and_body() {
     assert!(matches!(server.join().unwrap(), Some(Error::Rejected(403))));
 }
 
-#[test]
-fn a_64_mib_message_crosses_each_way() {
+/// An echo server and a client connected to it, both allowing 64 MiB messages.
+fn big_echo() -> (
+    weft_std::WebSocket<weft_std::MaybeTlsStream>,
+    JoinHandle<Option<CloseReason>>,
+) {
     let config = Config::default()
         .max_message_size(64 << 20)
         .max_frame_size(64 << 20);
@@ -269,7 +272,13 @@ fn a_64_mib_message_crosses_each_way() {
     let (addr, server) =
         serve_one(move |tcp| echo(accept_with(tcp, server_config, |_| Ok(Accept::new())).unwrap()));
     let options = ClientOptions::new().config(config);
-    let (mut ws, _) = connect_with(&format!("ws://{addr}/"), options).unwrap();
+    let (ws, _) = connect_with(&format!("ws://{addr}/"), options).unwrap();
+    (ws, server)
+}
+
+#[test]
+fn a_64_mib_message_crosses_each_way() {
+    let (mut ws, server) = big_echo();
     let big: Vec<u8> = (0..64u32 << 20).map(|i| (i % 251) as u8).collect();
     ws.send(big.clone()).unwrap();
     assert_eq!(ws.read().unwrap(), Some(Message::binary(big)));
@@ -291,14 +300,7 @@ fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'st
 fn split_halves_exchange_large_messages_with_an_echo_server_without_deadlock() {
     // Larger than the loopback socket buffers: while the writer sends the
     // second message, the reader must keep reading the first echo.
-    let config = Config::default()
-        .max_message_size(64 << 20)
-        .max_frame_size(64 << 20);
-    let server_config = config.clone();
-    let (addr, server) =
-        serve_one(move |tcp| echo(accept_with(tcp, server_config, |_| Ok(Accept::new())).unwrap()));
-    let options = ClientOptions::new().config(config);
-    let (ws, _) = connect_with(&format!("ws://{addr}/"), options).unwrap();
+    let (ws, server) = big_echo();
     let (mut reader, writer) = ws.split().unwrap();
     let big = vec![5u8; 40 << 20];
     let sent = big.clone();
