@@ -161,3 +161,37 @@ pub fn tokio_echo_server(config: weft_proto::Config) -> std::net::SocketAddr {
     });
     addr
 }
+
+/// A weft-std echo server with `config`, one thread per connection;
+/// returns its address.
+pub fn std_echo_server(config: weft_proto::Config) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        for tcp in listener.incoming() {
+            let Ok(tcp) = tcp else { continue };
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let accept = |_: &_| Ok(weft_proto::handshake::Accept::new());
+                let Ok(mut ws) = weft_std::accept_with(tcp, config, accept) else {
+                    return;
+                };
+                while let Ok(Some(message)) = ws.read() {
+                    if message.is_data() && ws.send(message).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// The configuration of the servers that hostile peers are pointed at:
+/// short handshake timeout, small head and a 1 MiB message limit.
+pub fn hostile_config() -> weft_proto::Config {
+    weft_proto::Config::default()
+        .handshake_timeout(Some(std::time::Duration::from_millis(500)))
+        .max_handshake_size(4096)
+        .max_message_size(1 << 20)
+}

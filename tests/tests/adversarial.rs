@@ -3,13 +3,12 @@
 //! serves a fresh client afterwards.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use weft_proto::handshake::Accept;
 use weft_proto::{Config, Connection, Event};
 use weft_std::Message;
-use weft_tests::raw_client;
+use weft_tests::{hostile_config, raw_client};
 
 /// The servers under test: each echoes, one connection per thread or task.
 #[derive(Clone, Copy, Debug)]
@@ -18,35 +17,11 @@ enum Server {
     Tokio,
 }
 
-fn config() -> Config {
-    Config::default()
-        .handshake_timeout(Some(Duration::from_millis(500)))
-        .max_handshake_size(4096)
-        .max_message_size(1 << 20)
-}
-
 fn start(server: Server) -> SocketAddr {
-    if let Server::Tokio = server {
-        return weft_tests::tokio_echo_server(config());
+    match server {
+        Server::Std => weft_tests::std_echo_server(hostile_config()),
+        Server::Tokio => weft_tests::tokio_echo_server(hostile_config()),
     }
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for tcp in listener.incoming() {
-            let Ok(tcp) = tcp else { continue };
-            std::thread::spawn(move || {
-                let Ok(mut ws) = weft_std::accept_with(tcp, config(), |_| Ok(Accept::new())) else {
-                    return;
-                };
-                while let Ok(Some(message)) = ws.read() {
-                    if message.is_data() && ws.send(message).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    addr
 }
 
 /// A well-behaved client gets its echo: the server is still serving.
