@@ -48,7 +48,7 @@ impl Utf8Validator {
             let take = (usize::from(self.need) - have).min(input.len());
             self.partial[have..have + take].copy_from_slice(&input[..take]);
             self.len += take as u8;
-            match std::str::from_utf8(&self.partial[..usize::from(self.len)]) {
+            match simdutf8::compat::from_utf8(&self.partial[..usize::from(self.len)]) {
                 Ok(_) => {
                     self.len = 0;
                     input = &input[take..];
@@ -58,7 +58,9 @@ impl Utf8Validator {
                 Err(_) => return Err(InvalidUtf8),
             }
         }
-        match std::str::from_utf8(input) {
+        // simdutf8's `compat` checker reports errors as `from_utf8` does,
+        // several times faster on anything but short ASCII.
+        match simdutf8::compat::from_utf8(input) {
             Ok(_) => Ok(()),
             // `error_len() == None` means the input ends inside a sequence
             // that is valid so far; anything else is invalid now.

@@ -467,8 +467,8 @@ impl Connection {
     pub fn poll_event(&mut self) -> Option<Event> {
         loop {
             // A step may end the connection and leave its terminal event here.
-            if let Some(event) = self.follow_up.take() {
-                return Some(event);
+            if self.follow_up.is_some() {
+                return self.follow_up.take();
             }
             match self.phase {
                 Phase::Done => return None,

@@ -20,6 +20,10 @@ use crate::message::{Event, Fragment, MessageKind, Utf8Bytes};
 use crate::no_deflate::TAIL;
 use crate::utf8::Utf8Validator;
 
+/// How much payload is copied in before it is unmasked: small enough to be
+/// in the first-level cache still.
+const UNMASK_PIECE: usize = 8 * 1024;
+
 /// What one step of parsing produced.
 pub(super) enum Step {
     Event(Event),
@@ -50,9 +54,12 @@ struct InFrame {
     mask: Option<[u8; 4]>,
     /// Payload bytes not yet split off the buffer.
     remaining: usize,
-    /// How many bytes at the front of the buffer are already unmasked (and
-    /// validated, for text).
+    /// How many bytes at the front of the buffer are already unmasked and
+    /// validated (for text).
     ready: usize,
+    /// How many bytes at the front of the buffer are already unmasked (at
+    /// least `ready`: bytes are unmasked as they are copied in).
+    unmasked: usize,
     /// The payload offset of the buffer's first byte (the masking phase).
     offset: usize,
     /// Feed payload bytes to the UTF-8 validator as they arrive.
@@ -87,9 +94,36 @@ struct InMessage {
 }
 
 impl Recv {
-    pub(super) fn push(&mut self, data: &[u8]) {
-        self.buf.extend_from_slice(data);
+    pub(super) fn push(&mut self, mut data: &[u8]) {
         self.unparsed |= !data.is_empty();
+        let room = self.buf.capacity() - self.buf.len();
+        if room < data.len() {
+            // Room for two reads: the partial frame left at the end of the
+            // buffer after the whole ones are split off then moves to the
+            // front (or to a new buffer) every other read, not at every
+            // read. What the buffer holds stays bounded by the frame limit
+            // plus one read, as before.
+            self.buf
+                .reserve(data.len().saturating_mul(2).max(self.buf.len()));
+        }
+        // The payload of a masked frame in progress is unmasked as it is
+        // copied in, a piece at a time while the piece is in cache, rather
+        // than in a second pass over the whole payload.
+        if let Some(frame) = self.frame.as_mut() {
+            if let Some(key) = frame.mask {
+                if frame.unmasked == self.buf.len() && frame.remaining > frame.unmasked {
+                    let take = (frame.remaining - frame.unmasked).min(data.len());
+                    for piece in data[..take].chunks(UNMASK_PIECE) {
+                        let start = self.buf.len();
+                        self.buf.extend_from_slice(piece);
+                        apply_mask(&mut self.buf[start..], key, frame.offset + start);
+                    }
+                    frame.unmasked += take;
+                    data = &data[take..];
+                }
+            }
+        }
+        self.buf.extend_from_slice(data);
     }
 
     pub(super) fn buffered(&self) -> usize {
@@ -119,6 +153,11 @@ impl Connection {
     }
 
     fn try_step(&mut self) -> Result<Step, ProtocolError> {
+        if self.recv.frame.is_none() && self.recv.message.is_none() {
+            if let Some(event) = self.whole_message() {
+                return event.map(Step::Event);
+            }
+        }
         // A compressed message that stopped inflating at the stream
         // threshold resumes before anything else is read.
         if self
@@ -141,10 +180,14 @@ impl Connection {
         let recv = &mut self.recv;
         let avail = recv.buf.len().min(frame.remaining);
         if avail > frame.ready {
-            let fresh = &mut recv.buf[frame.ready..avail];
             if let Some(key) = frame.mask {
-                apply_mask(fresh, key, frame.offset + frame.ready);
+                let from = frame.unmasked.max(frame.ready);
+                if avail > from {
+                    apply_mask(&mut recv.buf[from..avail], key, frame.offset + from);
+                }
             }
+            frame.unmasked = frame.unmasked.max(avail);
+            let fresh = &recv.buf[frame.ready..avail];
             if frame.check_utf8 {
                 // RFC 6455 8.1, fail fast: as soon as the bytes seen cannot be UTF-8.
                 recv.utf8
@@ -179,6 +222,43 @@ impl Connection {
                 self.on_data(payload, frame.fin)
             }
         }
+    }
+
+    /// The common case on a short path of its own: a whole message in one
+    /// frame waiting in the buffer, with no frame or message in progress.
+    /// Anything else returns `None` and takes the general path, which reads
+    /// the same header again and applies every rule.
+    #[inline]
+    fn whole_message(&mut self) -> Option<Result<Event, ProtocolError>> {
+        let recv = &mut self.recv;
+        let Ok(Some((header, header_len))) = FrameHeader::parse(&recv.buf) else {
+            return None;
+        };
+        let data = matches!(header.opcode, OpCode::Text | OpCode::Binary);
+        let masked_as_due = header.mask.is_some() == (self.role == Role::Server);
+        if !header.fin || header.rsv != 0 || !data || !masked_as_due {
+            return None;
+        }
+        let config = &self.config;
+        let len = header.payload_len;
+        if len > config.max_frame_size.min(config.max_message_size) as u64
+            || config.stream_threshold.is_some_and(|t| len > t as u64)
+            || len > (recv.buf.len() - header_len) as u64
+        {
+            return None;
+        }
+        recv.buf.advance(header_len);
+        let mut payload = recv.buf.split_to(len as usize);
+        if let Some(key) = header.mask {
+            apply_mask(&mut payload, key, 0);
+        }
+        Some(if header.opcode == OpCode::Text {
+            Utf8Bytes::try_from(payload.freeze())
+                .map(Event::Text)
+                .map_err(|_| ProtocolError::InvalidUtf8)
+        } else {
+            Ok(Event::Binary(payload.freeze()))
+        })
     }
 
     /// Reads and checks the next frame header. `Some(Err(event))` when the
@@ -217,6 +297,7 @@ impl Connection {
             mask: header.mask,
             remaining: len,
             ready: 0,
+            unmasked: 0,
             offset: 0,
             check_utf8: false,
         };
@@ -325,6 +406,7 @@ impl Connection {
         frame.remaining -= avail;
         frame.offset += avail;
         frame.ready = 0;
+        frame.unmasked = 0;
         let frame_done = frame.remaining == 0;
         recv.frame = (!frame_done).then_some(frame);
         let is_last = frame_done && frame.fin;

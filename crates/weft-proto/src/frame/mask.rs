@@ -25,7 +25,16 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
         key[(shift + 3) % 4],
     ];
     if buf.len() < WIDE {
-        for (i, byte) in buf.iter_mut().enumerate() {
+        // Eight bytes at a time, then the rest.
+        let key8 = u64::from_ne_bytes([
+            key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+        ]);
+        let mut words = buf.chunks_exact_mut(8);
+        for word in &mut words {
+            let masked = u64::from_ne_bytes(word.try_into().unwrap_or([0; 8])) ^ key8;
+            word.copy_from_slice(&masked.to_ne_bytes());
+        }
+        for (i, byte) in words.into_remainder().iter_mut().enumerate() {
             *byte ^= key[i & 3];
         }
         return;
