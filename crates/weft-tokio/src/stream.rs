@@ -29,11 +29,16 @@ use weft_proto::{CloseCode, CloseReason, Config, Connection, Event, Role, State,
 /// cannot pile up).
 pub(crate) const WRITE_HIGH_WATER: usize = 64 * 1024;
 
-/// The first read buffer; it doubles, up to [`READ_BUF_MAX`], whenever a
-/// read fills it, so idle connections stay small and busy ones read in
-/// large chunks.
-const READ_BUF_MIN: usize = 4 * 1024;
-const READ_BUF_MAX: usize = 64 * 1024;
+/// The size of the read buffer.
+const READ_BUF: usize = 64 * 1024;
+
+thread_local! {
+    /// One read buffer per thread, shared by every connection the thread
+    /// serves: what a read brings is handed to the core at once, so no
+    /// connection keeps a buffer of its own between reads, and an idle
+    /// connection costs no read buffer at all.
+    static SHARED_READ_BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; READ_BUF]);
+}
 
 /// How many reads one poll of the reading half makes before it yields,
 /// so that a long message does not keep the lock (and the thread) long.
@@ -145,7 +150,6 @@ struct Inner<S> {
     write_side: WriteSide,
     /// What a failed write said, for the sending half to report.
     write_error: Option<(io::ErrorKind, String)>,
-    read_buf: Vec<u8>,
     read_eof: bool,
     /// A read error to hand to the application before the remaining events.
     read_error: Option<io::Error>,
@@ -173,7 +177,6 @@ impl<S> Inner<S> {
             needs_flush: false,
             write_side: WriteSide::Open,
             write_error: None,
-            read_buf: Vec::new(),
             read_eof: false,
             read_error: None,
             sleep: None,
@@ -304,6 +307,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     }
 
     /// Polls the timer armed for `deadline`; `true` once it has passed.
+    /// One read, handed to the core; `Ok(0)` at the end of the stream.
+    fn poll_read_once(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let mut read = |into: &mut [u8]| {
+            let mut buf = ReadBuf::new(into);
+            let polled = Pin::new(&mut self.io).poll_read(cx, &mut buf);
+            let n = buf.filled().len();
+            if let Poll::Ready(Ok(())) = polled {
+                if n > 0 {
+                    self.conn.handle_data(Instant::now(), buf.filled());
+                }
+            }
+            polled.map_ok(|()| n)
+        };
+        SHARED_READ_BUF.with(|shared| match shared.try_borrow_mut() {
+            Ok(mut shared) => read(&mut shared),
+            // A transport that is itself read through a connection on this
+            // thread (a tunnel) finds the shared buffer in use.
+            Err(_) => read(&mut vec![0; 4096]),
+        })
+    }
+
     fn poll_sleep(&mut self, cx: &mut Context<'_>, deadline: Instant) -> bool {
         let at = tokio::time::Instant::from_std(deadline);
         let sleep = self
@@ -381,24 +405,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 return Poll::Pending;
             }
             reads += 1;
-            if self.read_buf.is_empty() {
-                self.read_buf = vec![0; READ_BUF_MIN];
-            }
-            let mut buf = ReadBuf::new(&mut self.read_buf);
-            match Pin::new(&mut self.io).poll_read(io_cx, &mut buf) {
+            match self.poll_read_once(io_cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(())) => {
-                    let n = buf.filled().len();
-                    if n == 0 {
-                        self.read_eof = true;
-                        self.conn.handle_eof(Instant::now());
-                    } else {
-                        self.conn.handle_data(Instant::now(), &self.read_buf[..n]);
-                        if n == self.read_buf.len() && n < READ_BUF_MAX {
-                            self.read_buf = vec![0; n * 2];
-                        }
-                    }
+                Poll::Ready(Ok(0)) => {
+                    self.read_eof = true;
+                    self.conn.handle_eof(Instant::now());
                 }
+                Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(e)) => {
                     self.read_eof = true;
                     self.conn.handle_eof(Instant::now());
