@@ -1,0 +1,451 @@
+//! Weft beside tungstenite, fastwebsockets and tokio-websockets, in one
+//! criterion run: decoding, encoding, masking, UTF-8 validation and the
+//! opening handshake, with plain memcpy of the same bytes as the ceiling.
+//!
+//! Every library reads the same buffer of frames through its public API
+//! from an in-memory source that hands out at most `READ` bytes per read,
+//! the way a socket does, and delivers whole messages. Throughput is
+//! payload bytes; `benches/scripts/decode_table.py` turns criterion's
+//! estimates into frames/s, MB/s and ratios.
+//!
+//! `cargo bench -p weft-benches --bench compare` runs it all;
+//! a filter such as `-- decode_masked/binary/16` runs a part.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::io::{self, Read, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use weft_proto::frame::{apply_mask, FrameHeader, OpCode};
+use weft_proto::{Config, Connection, Event, Utf8Validator};
+
+/// Bytes handed out per read, as from a socket.
+const READ: usize = 64 * 1024;
+/// Payload sizes of the decode and encode benchmarks.
+const SIZES: [usize; 4] = [16, 125, 1024, 64 * 1024];
+const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+/// A buffer of frames: about 1 MiB of payload, at least 16 frames.
+struct Frames {
+    wire: Vec<u8>,
+    count: usize,
+    size: usize,
+    text: bool,
+}
+
+/// JSON, as most text messages are: ASCII with a few non-ASCII characters.
+const JSON: &str =
+    r#"{"id":12345,"user":"zoë","text":"a message to everybody","tags":["weft","ws"],"ok":true}, "#;
+
+/// `size` bytes of `pattern` repeated, cut back to a character boundary
+/// and padded with spaces.
+fn text_of(pattern: &str, size: usize) -> Vec<u8> {
+    let mut text: Vec<u8> = pattern.bytes().cycle().take(size).collect();
+    while std::str::from_utf8(&text).is_err() {
+        text.pop();
+    }
+    text.resize(size, b' ');
+    text
+}
+
+fn frames(size: usize, text: bool, masked: bool) -> Frames {
+    let count = ((1 << 20) / size).max(16);
+    let payload = text_of(JSON, size);
+    let mut wire = Vec::with_capacity(count * (size + 14));
+    for _ in 0..count {
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode: if text { OpCode::Text } else { OpCode::Binary },
+            mask: masked.then_some(MASK),
+            payload_len: size as u64,
+        };
+        let mut head = [0u8; 14];
+        let n = header.encode(&mut head);
+        wire.extend_from_slice(&head[..n]);
+        let start = wire.len();
+        wire.extend_from_slice(&payload);
+        if masked {
+            apply_mask(&mut wire[start..], MASK, 0);
+        }
+    }
+    Frames {
+        wire,
+        count,
+        size,
+        text,
+    }
+}
+
+/// An in-memory transport: reads hand out `wire` at most `READ` bytes at a
+/// time; writes are counted and dropped.
+struct Memory<'a> {
+    wire: &'a [u8],
+    written: usize,
+}
+
+impl<'a> Memory<'a> {
+    fn new(wire: &'a [u8]) -> Self {
+        Memory { wire, written: 0 }
+    }
+}
+
+impl Read for Memory<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.wire.len()).min(READ);
+        buf[..n].copy_from_slice(&self.wire[..n]);
+        self.wire = &self.wire[n..];
+        Ok(n)
+    }
+}
+
+impl Write for Memory<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.written += black_box(buf).len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AsyncRead for Memory<'_> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let n = buf.remaining().min(self.wire.len()).min(READ);
+        buf.put_slice(&self.wire[..n]);
+        self.wire = &self.wire[n..];
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Memory<'_> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.written += black_box(buf).len();
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Runs a future over `Memory`, which is never pending, to completion.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+// ----- decoding: each returns the payload bytes it received -----
+
+fn weft_decode(f: &Frames, role_server: bool) -> usize {
+    let now = Instant::now();
+    let mut conn = if role_server {
+        Connection::server(Config::default(), now)
+    } else {
+        Connection::client(Config::default(), || MASK, now)
+    };
+    let mut got = 0;
+    let mut messages = 0;
+    for read in f.wire.chunks(READ) {
+        conn.handle_data(now, read);
+        while let Some(event) = conn.poll_event() {
+            messages += 1;
+            got += match event {
+                Event::Text(text) => black_box(text).len(),
+                Event::Binary(data) => black_box(data).len(),
+                other => panic!("unexpected {other:?}"),
+            };
+        }
+    }
+    assert_eq!(messages, f.count);
+    got
+}
+
+fn tungstenite_decode(f: &Frames, role_server: bool) -> usize {
+    use tungstenite::protocol::{Message, Role, WebSocket};
+    let role = if role_server {
+        Role::Server
+    } else {
+        Role::Client
+    };
+    let mut ws = WebSocket::from_raw_socket(Memory::new(&f.wire), role, None);
+    let mut got = 0;
+    for _ in 0..f.count {
+        got += match ws.read().expect("tungstenite read") {
+            Message::Text(text) => black_box(text).len(),
+            Message::Binary(data) => black_box(data).len(),
+            other => panic!("unexpected {other:?}"),
+        };
+    }
+    got
+}
+
+fn fastwebsockets_decode(f: &Frames, role_server: bool) -> usize {
+    use fastwebsockets::{FragmentCollector, OpCode, Role, WebSocket};
+    let role = if role_server {
+        Role::Server
+    } else {
+        Role::Client
+    };
+    let ws = WebSocket::after_handshake(Memory::new(&f.wire), role);
+    let mut ws = FragmentCollector::new(ws);
+    block_on(async {
+        let mut got = 0;
+        for _ in 0..f.count {
+            let frame = ws.read_frame().await.expect("fastwebsockets read");
+            assert!(matches!(frame.opcode, OpCode::Text | OpCode::Binary));
+            got += black_box(&frame.payload[..]).len();
+        }
+        got
+    })
+}
+
+fn tokio_websockets_decode(f: &Frames, role_server: bool) -> usize {
+    let memory = Memory::new(&f.wire);
+    let mut ws = if role_server {
+        tokio_websockets::ServerBuilder::new().serve(memory)
+    } else {
+        tokio_websockets::ClientBuilder::new().take_over(memory)
+    };
+    block_on(async {
+        let mut got = 0;
+        for _ in 0..f.count {
+            let message = ws.next().await.expect("a message").expect("valid");
+            assert!(message.is_text() || message.is_binary());
+            got += black_box(message.as_payload()).len();
+        }
+        got
+    })
+}
+
+/// The ceiling: copying the same bytes, read by read, into a buffer as
+/// large as all of them: each library delivers every payload in memory of
+/// its own, so none can do with less than this copy.
+fn memcpy(f: &Frames, into: &mut [u8]) -> usize {
+    let mut at = 0;
+    for read in f.wire.chunks(READ) {
+        into[at..at + read.len()].copy_from_slice(read);
+        at += black_box(&into[at..at + read.len()]).len();
+    }
+    at
+}
+
+fn decode(c: &mut Criterion, masked: bool) {
+    let name = if masked {
+        "decode_masked"
+    } else {
+        "decode_unmasked"
+    };
+    let server = masked;
+    let mut group = c.benchmark_group(name);
+    for text in [false, true] {
+        for size in SIZES {
+            let f = frames(size, text, masked);
+            let kind = if text { "text" } else { "binary" };
+            group.throughput(Throughput::Bytes((f.count * f.size) as u64));
+            let id = |lib: &str| BenchmarkId::new(format!("{kind}/{lib}"), size);
+            let total = f.count * f.size;
+            group.bench_function(id("weft"), |b| {
+                b.iter(|| assert_eq!(weft_decode(&f, server), total))
+            });
+            group.bench_function(id("tungstenite"), |b| {
+                b.iter(|| assert_eq!(tungstenite_decode(&f, server), total))
+            });
+            group.bench_function(id("fastwebsockets"), |b| {
+                b.iter(|| assert_eq!(fastwebsockets_decode(&f, server), total))
+            });
+            group.bench_function(id("tokio-websockets"), |b| {
+                b.iter(|| assert_eq!(tokio_websockets_decode(&f, server), total))
+            });
+            if !text {
+                let mut into = vec![0u8; f.wire.len()];
+                group.bench_function(BenchmarkId::new("memcpy", size), |b| {
+                    b.iter(|| memcpy(&f, &mut into))
+                });
+            }
+            let _ = f.text;
+        }
+    }
+    group.finish();
+}
+
+fn decode_masked(c: &mut Criterion) {
+    decode(c, true);
+}
+
+fn decode_unmasked(c: &mut Criterion) {
+    decode(c, false);
+}
+
+// ----- encoding: a server sends `count` binary messages of `size` -----
+
+fn encode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("encode");
+    for size in SIZES {
+        let count = ((1 << 20) / size).max(16);
+        let payload = Bytes::from(vec![7u8; size]);
+        group.throughput(Throughput::Bytes((count * size) as u64));
+        let id = |lib: &str| BenchmarkId::new(lib, size);
+        group.bench_function(id("weft"), |b| {
+            b.iter(|| {
+                let mut conn = Connection::server(Config::default(), Instant::now());
+                let mut out = Memory::new(&[]);
+                for _ in 0..count {
+                    conn.send_binary(payload.clone()).unwrap();
+                    while let Some(mut t) = conn.poll_transmit() {
+                        while t.has_remaining() {
+                            let n = out.write(t.chunk()).unwrap();
+                            t.advance(n);
+                        }
+                    }
+                }
+                out.written
+            })
+        });
+        group.bench_function(id("tungstenite"), |b| {
+            use tungstenite::protocol::{Message, Role, WebSocket};
+            b.iter(|| {
+                let mut ws = WebSocket::from_raw_socket(Memory::new(&[]), Role::Server, None);
+                for _ in 0..count {
+                    ws.send(Message::Binary(payload.clone())).unwrap();
+                }
+                ws.get_ref().written
+            })
+        });
+        group.bench_function(id("fastwebsockets"), |b| {
+            use fastwebsockets::{Frame, Payload, Role, WebSocket};
+            b.iter(|| {
+                let mut ws = WebSocket::after_handshake(Memory::new(&[]), Role::Server);
+                block_on(async {
+                    for _ in 0..count {
+                        let frame = Frame::binary(Payload::Borrowed(&payload));
+                        ws.write_frame(frame).await.unwrap();
+                    }
+                });
+                ws.into_inner().written
+            })
+        });
+        group.bench_function(id("tokio-websockets"), |b| {
+            b.iter(|| {
+                let mut ws = tokio_websockets::ServerBuilder::new().serve(Memory::new(&[]));
+                block_on(async {
+                    for _ in 0..count {
+                        let message = tokio_websockets::Message::binary(payload.clone());
+                        ws.send(message).await.unwrap();
+                    }
+                });
+                ws.get_ref().written
+            })
+        });
+    }
+    group.finish();
+}
+
+// ----- masking and UTF-8 -----
+
+fn masking(c: &mut Criterion) {
+    let mut group = c.benchmark_group("mask");
+    for size in [16usize, 125, 1024, 64 * 1024] {
+        let mut buf = vec![0x5au8; size];
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_function(BenchmarkId::new("weft", size), |b| {
+            b.iter(|| apply_mask(black_box(&mut buf), MASK, 0))
+        });
+        group.bench_function(BenchmarkId::new("fastwebsockets", size), |b| {
+            b.iter(|| fastwebsockets::unmask(black_box(&mut buf), MASK))
+        });
+    }
+    group.finish();
+}
+
+fn utf8(c: &mut Criterion) {
+    let mut group = c.benchmark_group("utf8");
+    for (name, pattern) in [("ascii", JSON), ("mixed", "weft é ∑ 𝄞 ")] {
+        for size in [16usize, 1024, 64 * 1024] {
+            let text = text_of(pattern, size);
+            group.throughput(Throughput::Bytes(text.len() as u64));
+            let id = |lib: &str| BenchmarkId::new(format!("{name}/{lib}"), size);
+            group.bench_function(id("weft"), |b| {
+                b.iter(|| {
+                    let mut v = Utf8Validator::new();
+                    v.feed(black_box(&text)).unwrap();
+                    assert!(v.is_complete());
+                })
+            });
+            group.bench_function(id("std"), |b| {
+                b.iter(|| std::str::from_utf8(black_box(&text)).is_ok())
+            });
+            group.bench_function(id("simdutf8"), |b| {
+                b.iter(|| simdutf8::basic::from_utf8(black_box(&text)).is_ok())
+            });
+        }
+    }
+    group.finish();
+}
+
+// ----- the opening handshake, both ends, in memory -----
+
+fn handshake(c: &mut Criterion) {
+    use weft_proto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
+    let mut group = c.benchmark_group("handshake");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("weft", |b| {
+        b.iter(|| {
+            let now = Instant::now();
+            let client = ClientHandshake::new(
+                ClientRequest::new("example.com", "/chat"),
+                Config::default(),
+                *b"0123456789abcdef",
+                now,
+            )
+            .unwrap();
+            let mut request = Vec::new();
+            client.write_request(&mut request);
+            let mut server = ServerHandshake::new(Config::default(), now);
+            let request_head = server
+                .handle_data(&request)
+                .unwrap()
+                .expect("a whole request");
+            black_box(&request_head);
+            let mut response = Vec::new();
+            server.accept(Accept::new(), &mut response).unwrap();
+            let server = server.into_connection(now).unwrap();
+            let mut client = client;
+            let reply = client.handle_data(&response).unwrap().expect("a response");
+            let client = client.into_connection(|| MASK, now).unwrap();
+            black_box((server, client, reply))
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20);
+    targets = decode_masked, decode_unmasked, encode, masking, utf8, handshake
+}
+criterion_main!(benches);
