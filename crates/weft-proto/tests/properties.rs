@@ -1285,3 +1285,44 @@ proptest! {
         prop_assert!(pair.server.poll_event().is_none());
     }
 }
+
+proptest! {
+    #![proptest_config(config(1024))]
+
+    /// Bytes fed in pieces with the events drained only now and then (an
+    /// application may read several times before it polls) give the events
+    /// the same bytes give fed whole. A server unmasks payloads as it
+    /// copies them in, and must do so only where it knows a frame begins.
+    #[test]
+    fn polling_now_and_then_changes_nothing(
+        (masked, input) in robustness_input(),
+        sizes in chunk_sizes(),
+        polls in vec(any::<bool>(), 1..16),
+    ) {
+        let role = if masked { Role::Server } else { Role::Client };
+        let bound = 2 * input.len() + 4;
+        let run = |pieces: Vec<&[u8]>, polls: &[bool]| -> Result<Vec<Event>, TestCaseError> {
+            let now = Instant::now();
+            let config = robustness_config(false);
+            let mut conn = match role {
+                Role::Server => Connection::server(config, now),
+                Role::Client => Connection::client(config, || [9, 8, 7, 6], now),
+            };
+            let mut events = Vec::new();
+            for (i, piece) in pieces.iter().enumerate() {
+                conn.handle_data(now, piece);
+                if polls[i % polls.len()] {
+                    drain_events(&mut conn, &mut events, bound)?;
+                }
+            }
+            drain_events(&mut conn, &mut events, bound)?;
+            Ok(events)
+        };
+        let chunked = run(pieces(&input, &sizes), &polls)?;
+        let whole = run(vec![&input[..]], &[true])?;
+        if failed_on_long_control(&chunked) || failed_on_long_control(&whole) {
+            return Ok(());
+        }
+        prop_assert_eq!(chunked, whole);
+    }
+}

@@ -262,7 +262,7 @@ impl Connection {
         self.now = now;
         self.timers.received(now);
         if self.is_reading() {
-            self.recv.push(data);
+            self.recv.push(data, self.role == Role::Server);
         }
     }
 
@@ -465,6 +465,12 @@ impl Connection {
     /// adapter should stop reading too, reading again only once this has
     /// returned `None`.
     pub fn poll_event(&mut self) -> Option<Event> {
+        let reading = matches!(self.phase, Phase::Open | Phase::CloseSent { .. });
+        if reading && self.follow_up.is_none() {
+            if let Some(event) = self.whole_message() {
+                return Some(event);
+            }
+        }
         loop {
             // A step may end the connection and leave its terminal event here.
             if self.follow_up.is_some() {
