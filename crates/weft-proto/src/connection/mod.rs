@@ -487,7 +487,7 @@ impl Connection {
                 recv::Step::Event(event) => return Some(event),
                 recv::Step::Continue => continue,
                 recv::Step::NeedMore => {
-                    self.recv.unparsed = false;
+                    self.recv.parsed_all();
                     return self.recv.eof.then(|| self.end_on_eof());
                 }
             }

@@ -20,6 +20,9 @@ use crate::message::{Event, Fragment, MessageKind, Utf8Bytes};
 use crate::no_deflate::TAIL;
 use crate::utf8::Utf8Validator;
 
+/// The most room reserved beyond one read.
+const MAX_READ_AHEAD: usize = 256 * 1024;
+
 /// The payload size from which a server unmasks a frame as it copies it in.
 const WALK_MIN: u64 = 4096;
 
@@ -108,15 +111,19 @@ impl Recv {
     /// rule; [`premasked`](Self::premasked) tells it what is unmasked.
     pub(super) fn push(&mut self, mut data: &[u8], walk: bool) {
         self.unparsed |= !data.is_empty();
-        let room = self.buf.capacity() - self.buf.len();
-        if room < data.len() {
-            // Room for two reads: the partial frame left at the end of the
-            // buffer after the whole ones are split off then moves to the
-            // front (or to a new buffer) every other read, not at every
-            // read. What the buffer holds stays bounded by the frame limit
-            // plus one read, as before.
-            self.buf
-                .reserve(data.len().saturating_mul(2).max(self.buf.len()));
+        if self.buf.capacity() - self.buf.len() < data.len() {
+            // An empty buffer takes what arrives. One that holds the start
+            // of a frame gets room for one more read besides, so the partial
+            // frame left at its end after the whole ones are split off moves
+            // to the front (or to a new buffer) every other read rather than
+            // at every read. Either way it holds at most a frame plus one
+            // read, as `Config::max_frame_size` and the read size bound.
+            let more = if self.buf.is_empty() {
+                0
+            } else {
+                data.len().min(MAX_READ_AHEAD)
+            };
+            self.buf.reserve(data.len() + more);
         }
         // Where the next frame header starts in `data`, if that is known.
         let mut boundary = self.frame.is_none() && self.buf.is_empty();
@@ -177,6 +184,17 @@ impl Recv {
     fn take_front(&mut self, n: usize) -> BytesMut {
         self.consumed += n as u64;
         self.buf.split_to(n)
+    }
+
+    /// Called once everything received is parsed: an empty buffer is let go
+    /// (its memory is freed once the application drops the payloads split
+    /// off it), so a connection that has gone quiet holds no receive
+    /// buffer, whatever its last read was.
+    pub(super) fn parsed_all(&mut self) {
+        self.unparsed = false;
+        if self.buf.is_empty() && self.buf.capacity() > 0 {
+            self.buf = BytesMut::new();
+        }
     }
 
     pub(super) fn buffered(&self) -> usize {
