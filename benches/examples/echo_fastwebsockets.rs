@@ -24,7 +24,7 @@ use base64::Engine;
 use fastwebsockets::{FragmentCollector, OpCode, Role, WebSocket};
 use sha1::{Digest, Sha1};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use weft_benches::server;
 
 /// The largest request head accepted.
@@ -36,46 +36,35 @@ const WS_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
-    let listener = TcpListener::bind(server::bind_addr(server::port_from_args())).await?;
-    server::announce(listener.local_addr()?);
-    loop {
-        let tcp = match listener.accept().await {
-            Ok((tcp, _)) => tcp,
-            Err(e) => {
-                tokio::time::sleep(server::accept_failed(&e)).await;
-                continue;
-            }
+    server::serve_tokio(|tcp| async move {
+        let tcp = match upgrade(tcp).await {
+            Ok(Some(tcp)) => tcp,
+            Ok(None) => return,
+            Err(e) => return eprintln!("handshake failed: {e}"),
         };
-        tokio::spawn(async move {
-            let _ = tcp.set_nodelay(true);
-            let tcp = match upgrade(tcp).await {
-                Ok(Some(tcp)) => tcp,
-                Ok(None) => return,
-                Err(e) => return eprintln!("handshake failed: {e}"),
+        let mut ws = WebSocket::after_handshake(tcp, Role::Server);
+        ws.set_auto_close(true);
+        ws.set_auto_pong(true);
+        let mut ws = FragmentCollector::new(ws);
+        loop {
+            let frame = match ws.read_frame().await {
+                Ok(frame) => frame,
+                Err(e) => return eprintln!("connection failed: {e}"),
             };
-            let mut ws = WebSocket::after_handshake(tcp, Role::Server);
-            ws.set_auto_close(true);
-            ws.set_auto_pong(true);
-            let mut ws = FragmentCollector::new(ws);
-            loop {
-                let frame = match ws.read_frame().await {
-                    Ok(frame) => frame,
-                    Err(e) => return eprintln!("connection failed: {e}"),
-                };
-                match frame.opcode {
-                    // The close was echoed inside read_frame; dropping the
-                    // stream closes TCP.
-                    OpCode::Close => return,
-                    OpCode::Text | OpCode::Binary => {
-                        if let Err(e) = ws.write_frame(frame).await {
-                            return eprintln!("connection failed: {e}");
-                        }
+            match frame.opcode {
+                // The close was echoed inside read_frame; dropping the
+                // stream closes TCP.
+                OpCode::Close => return,
+                OpCode::Text | OpCode::Binary => {
+                    if let Err(e) = ws.write_frame(frame).await {
+                        return eprintln!("connection failed: {e}");
                     }
-                    _ => {}
                 }
+                _ => {}
             }
-        });
-    }
+        }
+    })
+    .await
 }
 
 /// Reads the request head and answers it: `Some(stream)` after a 101,

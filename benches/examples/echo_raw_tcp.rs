@@ -8,29 +8,17 @@
 //! measured with (`loadgen --raw`). `tokio::io::copy` moves the bytes
 //! through an 8 KiB buffer and writes each read out before the next.
 
-use tokio::net::TcpListener;
 use weft_benches::server;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
-    let listener = TcpListener::bind(server::bind_addr(server::port_from_args())).await?;
-    server::announce(listener.local_addr()?);
-    loop {
-        let mut tcp = match listener.accept().await {
-            Ok((tcp, _)) => tcp,
-            Err(e) => {
-                tokio::time::sleep(server::accept_failed(&e)).await;
-                continue;
-            }
-        };
-        tokio::spawn(async move {
-            let _ = tcp.set_nodelay(true);
-            let (mut reader, mut writer) = tcp.split();
-            // Copying ends at the client's end of stream; dropping the
-            // stream then closes the connection.
-            if let Err(e) = tokio::io::copy(&mut reader, &mut writer).await {
-                eprintln!("connection failed: {e}");
-            }
-        });
-    }
+    server::serve_tokio(|mut tcp| async move {
+        let (mut reader, mut writer) = tcp.split();
+        // Copying ends at the client's end of stream; dropping the
+        // stream then closes the connection.
+        if let Err(e) = tokio::io::copy(&mut reader, &mut writer).await {
+            eprintln!("connection failed: {e}");
+        }
+    })
+    .await
 }

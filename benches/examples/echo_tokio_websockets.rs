@@ -13,39 +13,27 @@
 //! dropping it closes TCP.
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpListener;
 use tokio_websockets::ServerBuilder;
 use weft_benches::server;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
-    let listener = TcpListener::bind(server::bind_addr(server::port_from_args())).await?;
-    server::announce(listener.local_addr()?);
-    loop {
-        let tcp = match listener.accept().await {
-            Ok((tcp, _)) => tcp,
-            Err(e) => {
-                tokio::time::sleep(server::accept_failed(&e)).await;
-                continue;
-            }
+    server::serve_tokio(|tcp| async move {
+        let mut ws = match ServerBuilder::new().accept(tcp).await {
+            Ok((_request, ws)) => ws,
+            Err(e) => return eprintln!("handshake failed: {e}"),
         };
-        tokio::spawn(async move {
-            let _ = tcp.set_nodelay(true);
-            let mut ws = match ServerBuilder::new().accept(tcp).await {
-                Ok((_request, ws)) => ws,
-                Err(e) => return eprintln!("handshake failed: {e}"),
-            };
-            while let Some(message) = ws.next().await {
-                match message {
-                    Ok(message) if message.is_text() || message.is_binary() => {
-                        if let Err(e) = ws.send(message).await {
-                            return eprintln!("connection failed: {e}");
-                        }
+        while let Some(message) = ws.next().await {
+            match message {
+                Ok(message) if message.is_text() || message.is_binary() => {
+                    if let Err(e) = ws.send(message).await {
+                        return eprintln!("connection failed: {e}");
                     }
-                    Ok(_) => {}
-                    Err(e) => return eprintln!("connection failed: {e}"),
                 }
+                Ok(_) => {}
+                Err(e) => return eprintln!("connection failed: {e}"),
             }
-        });
-    }
+        }
+    })
+    .await
 }

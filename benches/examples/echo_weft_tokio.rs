@@ -9,40 +9,28 @@
 //! TCP first.
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpListener;
 use weft_benches::server;
 use weft_tokio::Error;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
-    let listener = TcpListener::bind(server::bind_addr(server::port_from_args())).await?;
-    server::announce(listener.local_addr()?);
-    loop {
-        let tcp = match listener.accept().await {
-            Ok((tcp, _)) => tcp,
-            Err(e) => {
-                tokio::time::sleep(server::accept_failed(&e)).await;
-                continue;
-            }
+    server::serve_tokio(|tcp| async move {
+        let mut ws = match weft_tokio::accept(tcp).await {
+            Ok(ws) => ws,
+            Err(e) => return eprintln!("handshake failed: {e}"),
         };
-        tokio::spawn(async move {
-            let _ = tcp.set_nodelay(true);
-            let mut ws = match weft_tokio::accept(tcp).await {
-                Ok(ws) => ws,
-                Err(e) => return eprintln!("handshake failed: {e}"),
-            };
-            while let Some(message) = ws.next().await {
-                match message {
-                    Ok(message) if message.is_data() => match ws.send(message).await {
-                        // Sending fails once the connection is closing:
-                        // reading on finishes the closing handshake.
-                        Ok(()) | Err(Error::Send(_)) => {}
-                        Err(e) => return eprintln!("connection failed: {e}"),
-                    },
-                    Ok(_) => {}
+        while let Some(message) = ws.next().await {
+            match message {
+                Ok(message) if message.is_data() => match ws.send(message).await {
+                    // Sending fails once the connection is closing:
+                    // reading on finishes the closing handshake.
+                    Ok(()) | Err(Error::Send(_)) => {}
                     Err(e) => return eprintln!("connection failed: {e}"),
-                }
+                },
+                Ok(_) => {}
+                Err(e) => return eprintln!("connection failed: {e}"),
             }
-        });
-    }
+        }
+    })
+    .await
 }

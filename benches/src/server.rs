@@ -65,6 +65,27 @@ pub fn accept_failed(e: &std::io::Error) -> std::time::Duration {
     std::time::Duration::from_millis(10)
 }
 
+/// The tokio servers' main loop: binds the port from the arguments,
+/// announces it, and spawns `serve(tcp)` for every accepted connection,
+/// with `TCP_NODELAY` set. Returns only if binding fails.
+pub async fn serve_tokio<F, Fut>(serve: F) -> std::io::Result<()>
+where
+    F: Fn(tokio::net::TcpStream) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind(bind_addr(port_from_args())).await?;
+    announce(listener.local_addr()?);
+    loop {
+        match listener.accept().await {
+            Ok((tcp, _)) => {
+                let _ = tcp.set_nodelay(true);
+                tokio::spawn(serve(tcp));
+            }
+            Err(e) => tokio::time::sleep(accept_failed(&e)).await,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_port;
