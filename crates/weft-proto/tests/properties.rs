@@ -314,11 +314,13 @@ fn planned() -> impl Strategy<Value = Planned> {
     ]
 }
 
-/// Masked client frames, each with its own key derived from `key`.
+/// Masked client frames, each with its own key derived from `key` (or
+/// unmasked server frames, when `masked` is false).
 struct Wire {
     bytes: Vec<u8>,
     key: [u8; 4],
     frames: u8,
+    masked: bool,
 }
 
 impl Wire {
@@ -328,16 +330,22 @@ impl Wire {
         let [a, b, c, d] = self.key;
         let key = [a ^ n, b.wrapping_add(n), c, d.rotate_left(u32::from(n % 8))];
         self.bytes
-            .extend_from_slice(&raw_frame(first, payload, Some(key)));
+            .extend_from_slice(&raw_frame(first, payload, self.masked.then_some(key)));
     }
 }
 
 /// The wire bytes of `items` and the events a server must report for them.
 fn build_stream(items: &[Planned], key: [u8; 4]) -> (Wire, Vec<Event>) {
+    build_stream_as(items, key, true)
+}
+
+/// [`build_stream`], masked as a client sends or unmasked as a server does.
+fn build_stream_as(items: &[Planned], key: [u8; 4], masked: bool) -> (Wire, Vec<Event>) {
     let mut wire = Wire {
         bytes: Vec::new(),
         key,
         frames: 0,
+        masked,
     };
     let mut expected = Vec::new();
     for item in items {
@@ -1317,4 +1325,52 @@ proptest! {
         drain_events(&mut conn, &mut events, bound)?;
         prop_assert_eq!(events, expected);
     }
+
+    /// Large frames in reads of about their size, drained now and then,
+    /// by a server (masked frames) and a client (unmasked): a read that
+    /// completes a large frame puts what follows in a buffer of its own,
+    /// and the frames still come out whole and in order.
+    #[test]
+    fn large_frames_in_reads_of_their_size(
+        items in vec(planned_large(), 1..8),
+        key in any::<[u8; 4]>(),
+        sizes in vec(prop_oneof![3 => 4000usize..24_000, 1 => 1usize..300], 1..6),
+        polls in vec(prop_oneof![3 => Just(true), 1 => Just(false)], 1..8),
+        server in any::<bool>(),
+    ) {
+        let (wire, expected) = build_stream_as(&items, key, server);
+        let bytes = wire.bytes;
+        let bound = bytes.len() + 4;
+        let now = Instant::now();
+        let mut conn = if server {
+            Connection::server(Config::default(), now)
+        } else {
+            Connection::client(Config::default(), move || key, now)
+        };
+        let mut events = Vec::new();
+        for (i, piece) in pieces(&bytes, &sizes).into_iter().enumerate() {
+            conn.handle_data(now, piece);
+            if polls[i % polls.len()] {
+                drain_events(&mut conn, &mut events, bound)?;
+            }
+        }
+        drain_events(&mut conn, &mut events, bound)?;
+        prop_assert_eq!(events, expected);
+    }
+}
+
+/// Mostly frames of a few KiB, the sizes where a read may end inside one,
+/// with an occasional short frame, fragment or ping among them.
+fn planned_large() -> impl Strategy<Value = Planned> {
+    let large = prop_oneof![
+        4 => (4096usize..20_000, any::<u8>()).prop_map(|(n, seed)| Payload::Binary(patterned(n, seed))),
+        1 => "[a-zé]{3000,6000}".prop_map(Payload::Text),
+        1 => vec(any::<u8>(), 0..200).prop_map(Payload::Binary),
+    ];
+    let control = vec(any::<u8>(), 0..=125);
+    prop_oneof![
+        8 => (large, vec(any::<Index>(), 0..2), vec((any::<Index>(), control.clone()), 0..2))
+            .prop_map(|(payload, cuts, pings)| Planned::Data { payload, cuts, pings }),
+        1 => control.prop_map(Planned::Ping),
+    ]
 }

@@ -487,7 +487,9 @@ impl Connection {
                 recv::Step::Event(event) => return Some(event),
                 recv::Step::Continue => continue,
                 recv::Step::NeedMore => {
-                    self.recv.parsed_all();
+                    if self.recv.parsed_all() {
+                        continue;
+                    }
                     return self.recv.eof.then(|| self.end_on_eof());
                 }
             }

@@ -38,6 +38,10 @@ pub(super) enum Step {
 #[derive(Debug, Default)]
 pub(super) struct Recv {
     buf: BytesMut,
+    /// What follows a large frame that a read completed in `buf` without
+    /// room for the rest of the read: it starts at a frame boundary and
+    /// becomes `buf` once `buf` is parsed.
+    next: Option<BytesMut>,
     frame: Option<InFrame>,
     message: Option<InMessage>,
     utf8: Utf8Validator,
@@ -109,42 +113,82 @@ impl Recv {
     /// `data` at a known frame boundary. Headers are only read here, never
     /// judged: the parser checks them again in order and applies every
     /// rule; [`premasked`](Self::premasked) tells it what is unmasked.
+    ///
+    /// A large frame is never moved once its first bytes are in: a fresh
+    /// buffer gets room for the end of the last large frame that starts in
+    /// the read (within the bound below), and a read that completes a large
+    /// frame in progress without fitting whole puts what follows the frame
+    /// in a second buffer, which becomes the buffer once the frame is
+    /// parsed.
     pub(super) fn push(&mut self, mut data: &[u8], walk: bool) {
         self.unparsed |= !data.is_empty();
-        if self.buf.capacity() - self.buf.len() < data.len() {
-            // An empty buffer takes what arrives. One that holds the start
-            // of a frame gets room for one more read besides, so the partial
-            // frame left at its end after the whole ones are split off moves
-            // to the front (or to a new buffer) every other read rather than
-            // at every read. Either way it holds at most a frame plus one
-            // read, as `Config::max_frame_size` and the read size bound.
-            let more = if self.buf.is_empty() {
-                0
-            } else {
-                data.len().min(MAX_READ_AHEAD)
-            };
-            self.buf.reserve(data.len() + more);
-        }
-        // Where the next frame header starts in `data`, if that is known.
-        let mut boundary = self.frame.is_none() && self.buf.is_empty();
-        if let Some(frame) = self.frame.as_mut() {
-            if let Some(key) = frame.mask {
-                if frame.unmasked == self.buf.len() && frame.remaining > frame.unmasked {
-                    let take = (frame.remaining - frame.unmasked).min(data.len());
-                    extend_unmasked(
-                        &mut self.buf,
-                        &data[..take],
-                        key,
-                        frame.offset + frame.unmasked,
-                    );
-                    frame.unmasked += take;
-                    data = &data[take..];
-                    boundary = frame.unmasked == frame.remaining;
-                }
+        if self.buf.is_empty() {
+            if let Some(next) = self.next.take() {
+                self.buf = next;
             }
         }
-        if walk && boundary && !data.is_empty() {
-            let start = self.consumed + self.buf.len() as u64;
+        // Where the next frame header starts in `data`, if that is known.
+        let mut boundary = self.frame.is_none() && self.buf.is_empty() && self.next.is_none();
+        let mut divert = false;
+        if let (Some(frame), None) = (self.frame.as_mut(), &self.next) {
+            // The buffer holds nothing but the start of this frame's payload.
+            if self.buf.len() < frame.remaining {
+                let take = (frame.remaining - self.buf.len()).min(data.len());
+                let spare = self.buf.capacity() - self.buf.len();
+                divert = take < data.len()
+                    && spare >= take
+                    && spare < data.len()
+                    && self.buf.len() >= WALK_MIN as usize;
+                if spare < take {
+                    self.buf
+                        .reserve(data.len() + data.len().min(MAX_READ_AHEAD));
+                }
+                match frame.mask {
+                    Some(key) if frame.unmasked == self.buf.len() => {
+                        extend_unmasked(
+                            &mut self.buf,
+                            &data[..take],
+                            key,
+                            frame.offset + frame.unmasked,
+                        );
+                        frame.unmasked += take;
+                    }
+                    _ => self.buf.extend_from_slice(&data[..take]),
+                }
+                data = &data[take..];
+                boundary = self.buf.len() == frame.remaining;
+            }
+        }
+        if data.is_empty() {
+            return;
+        }
+        let start = self.consumed
+            + self.buf.len() as u64
+            + self.next.as_ref().map_or(0, |next| next.len() as u64);
+        let tail = if divert || self.next.is_some() {
+            self.next.get_or_insert_with(BytesMut::new)
+        } else {
+            &mut self.buf
+        };
+        if tail.capacity() - tail.len() < data.len() {
+            // An empty buffer gets room for what arrives, and at a frame
+            // boundary for the rest of the large frame that `data` ends in.
+            // One that holds the start of a frame gets room for one more
+            // read besides, so a partial frame left at its end after the
+            // whole ones are split off moves every other read rather than at
+            // every read. Either way it holds at most a frame plus one read
+            // (as `Config::max_frame_size` and the read size bound), and
+            // never more than twice what has arrived.
+            let more = if !tail.is_empty() {
+                data.len().min(MAX_READ_AHEAD)
+            } else if boundary {
+                large_frame_rest(data).min(data.len()).min(MAX_READ_AHEAD)
+            } else {
+                0
+            };
+            tail.reserve(data.len() + more);
+        }
+        if walk && boundary {
             self.premask = start..start;
             while let Ok(Some((header, header_len))) = FrameHeader::parse(data) {
                 // Short frames are copied with the rest and unmasked as they
@@ -153,20 +197,20 @@ impl Recv {
                 let (Some(key), true) = (header.mask, header.payload_len >= WALK_MIN) else {
                     break;
                 };
-                self.buf.extend_from_slice(&data[..header_len]);
+                tail.extend_from_slice(&data[..header_len]);
                 data = &data[header_len..];
                 let here = data
                     .len()
                     .min(usize::try_from(header.payload_len).unwrap_or(usize::MAX));
-                extend_unmasked(&mut self.buf, &data[..here], key, 0);
+                extend_unmasked(tail, &data[..here], key, 0);
                 data = &data[here..];
-                self.premask.end = self.consumed + self.buf.len() as u64;
+                self.premask.end += (header_len + here) as u64;
                 if (here as u64) < header.payload_len {
                     break;
                 }
             }
         }
-        self.buf.extend_from_slice(data);
+        tail.extend_from_slice(data);
     }
 
     /// How many bytes at the start of the payload of the frame whose header
@@ -190,15 +234,31 @@ impl Recv {
     /// (its memory is freed once the application drops the payloads split
     /// off it), so a connection that has gone quiet holds no receive
     /// buffer, whatever its last read was.
-    pub(super) fn parsed_all(&mut self) {
+    ///
+    /// Returns `true` when bytes put aside in the second buffer (see
+    /// [`push`](Self::push)) follow, to be parsed now.
+    pub(super) fn parsed_all(&mut self) -> bool {
+        if let Some(next) = self.next.take() {
+            if self.buf.is_empty() {
+                self.buf = next;
+            } else {
+                // Not reached: the second buffer starts at the end of a
+                // frame, and the parser only waits for more once it has
+                // taken every whole frame. Joined, the bytes stay in order.
+                self.buf.extend_from_slice(&next);
+            }
+            return true;
+        }
         self.unparsed = false;
         if self.buf.is_empty() && self.buf.capacity() > 0 {
             self.buf = BytesMut::new();
         }
+        false
     }
 
     pub(super) fn buffered(&self) -> usize {
         self.buf.len()
+            + self.next.as_ref().map_or(0, BytesMut::len)
             + self
                 .message
                 .as_ref()
@@ -208,6 +268,7 @@ impl Recv {
     /// Drops everything received: after a close frame or a failure.
     pub(super) fn clear(&mut self) {
         self.buf = BytesMut::new();
+        self.next = None;
         self.premask = 0..0;
         self.frame = None;
         self.message = None;
@@ -714,6 +775,27 @@ impl Connection {
             .take()
             .unwrap_or(Event::Closed(CloseReason::Abnormal))
     }
+}
+
+/// How many bytes beyond `data` the last of the large frames that start at
+/// its front runs on: 0 if `data` ends at a frame boundary, or in a short
+/// frame or a header.
+fn large_frame_rest(data: &[u8]) -> usize {
+    let mut at = 0;
+    while let Ok(Some((header, header_len))) = FrameHeader::parse(&data[at..]) {
+        if header.payload_len < WALK_MIN {
+            break;
+        }
+        let end = usize::try_from(header.payload_len)
+            .ok()
+            .and_then(|len| (at + header_len).checked_add(len))
+            .unwrap_or(usize::MAX);
+        if end >= data.len() {
+            return end - data.len();
+        }
+        at = end;
+    }
+    0
 }
 
 /// Appends `src` to `buf` unmasked with `key` (as if `src` began `offset`
