@@ -24,7 +24,12 @@ const COPY_THRESHOLD: usize = 512;
 /// can be written without holding any lock on the connection.
 #[derive(Debug, Default)]
 pub struct Transmit {
-    chunks: VecDeque<Bytes>,
+    /// The first chunk, empty only when everything has been written. Held
+    /// apart so that the common transmit, one chunk of packed frames, needs
+    /// no allocation of its own.
+    front: Bytes,
+    /// The chunks after `front`, in order, none empty.
+    rest: VecDeque<Bytes>,
     remaining: usize,
 }
 
@@ -38,7 +43,8 @@ impl Transmit {
     /// transports without vectored writes).
     pub fn to_vec(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.remaining);
-        for chunk in &self.chunks {
+        out.extend_from_slice(&self.front);
+        for chunk in &self.rest {
             out.extend_from_slice(chunk);
         }
         out
@@ -46,14 +52,22 @@ impl Transmit {
 
     /// Moves every chunk of `other` to the end of this one.
     pub(crate) fn append(&mut self, mut other: Transmit) {
-        self.remaining += other.remaining;
-        self.chunks.append(&mut other.chunks);
+        let front = std::mem::take(&mut other.front);
+        let rest = other.remaining.saturating_sub(front.len());
+        self.push(front);
+        self.remaining += rest;
+        self.rest.append(&mut other.rest);
     }
 
     fn push(&mut self, chunk: Bytes) {
-        if !chunk.is_empty() {
-            self.remaining += chunk.len();
-            self.chunks.push_back(chunk);
+        if chunk.is_empty() {
+            return;
+        }
+        self.remaining += chunk.len();
+        if self.front.is_empty() {
+            self.front = chunk;
+        } else {
+            self.rest.push_back(chunk);
         }
     }
 }
@@ -64,29 +78,29 @@ impl Buf for Transmit {
     }
 
     fn chunk(&self) -> &[u8] {
-        self.chunks.front().map_or(&[], |c| c)
+        &self.front
     }
 
     fn advance(&mut self, cnt: usize) {
         // Advancing past the end empties the buffer rather than panicking.
         let mut cnt = cnt.min(self.remaining);
         self.remaining -= cnt;
-        while cnt > 0 {
-            let Some(front) = self.chunks.front_mut() else {
-                break;
-            };
-            if cnt < front.len() {
-                front.advance(cnt);
-                break;
+        while cnt > 0 && !self.front.is_empty() {
+            if cnt < self.front.len() {
+                self.front.advance(cnt);
+                return;
             }
-            cnt -= front.len();
-            self.chunks.pop_front();
+            cnt -= self.front.len();
+            self.front = self.rest.pop_front().unwrap_or_default();
         }
     }
 
     fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        let chunks = std::iter::once(&self.front)
+            .filter(|c| !c.is_empty())
+            .chain(self.rest.iter());
         let mut n = 0;
-        for (slot, chunk) in dst.iter_mut().zip(self.chunks.iter()) {
+        for (slot, chunk) in dst.iter_mut().zip(chunks) {
             *slot = IoSlice::new(chunk);
             n += 1;
         }
@@ -155,5 +169,65 @@ impl OutQueue {
         let packed = self.packing.split().freeze();
         self.ready.push(packed);
         std::mem::take(&mut self.ready)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn three_chunks() -> Transmit {
+        let mut t = Transmit::default();
+        for chunk in [&b"head"[..], b"", b"payload", b"tail"] {
+            t.push(Bytes::copy_from_slice(chunk));
+        }
+        t
+    }
+
+    #[test]
+    fn chunks_come_out_in_order_across_partial_writes() {
+        let mut t = three_chunks();
+        assert_eq!(t.remaining(), 15);
+        assert_eq!(t.chunk(), b"head");
+        {
+            let mut slices = [IoSlice::new(&[]); 8];
+            assert_eq!(t.chunks_vectored(&mut slices), 3);
+        }
+        t.advance(2);
+        assert_eq!(t.chunk(), b"ad");
+        // Ends exactly at a chunk boundary: the next chunk is up.
+        t.advance(2);
+        assert_eq!(t.chunk(), b"payload");
+        // Across a boundary.
+        t.advance(9);
+        assert_eq!(t.chunk(), b"il");
+        assert_eq!(t.to_vec(), b"il");
+        {
+            let mut slices = [IoSlice::new(&[]); 8];
+            assert_eq!(t.chunks_vectored(&mut slices), 1);
+            assert_eq!(&*slices[0], b"il");
+        }
+        t.advance(100);
+        assert!(t.is_empty());
+        assert_eq!(t.chunk(), b"");
+        let mut slices = [IoSlice::new(&[]); 8];
+        assert_eq!(t.chunks_vectored(&mut slices), 0);
+    }
+
+    #[test]
+    fn appended_transmits_keep_their_order() {
+        let mut t = Transmit::default();
+        t.append(three_chunks());
+        t.append(Transmit::default());
+        t.append(three_chunks());
+        assert_eq!(t.to_vec(), b"headpayloadtailheadpayloadtail");
+        assert_eq!(t.remaining(), 30);
+        let mut out = Vec::new();
+        while t.has_remaining() {
+            let n = t.chunk().len().min(5);
+            out.extend_from_slice(&t.chunk()[..n]);
+            t.advance(n);
+        }
+        assert_eq!(out, b"headpayloadtailheadpayloadtail");
     }
 }
