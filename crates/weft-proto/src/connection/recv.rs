@@ -197,13 +197,10 @@ impl Recv {
                 let (Some(key), true) = (header.mask, header.payload_len >= WALK_MIN) else {
                     break;
                 };
-                tail.extend_from_slice(&data[..header_len]);
-                data = &data[header_len..];
-                let here = data
-                    .len()
+                let here = (data.len() - header_len)
                     .min(usize::try_from(header.payload_len).unwrap_or(usize::MAX));
-                extend_unmasked(tail, &data[..here], key, 0);
-                data = &data[here..];
+                extend_frame_unmasked(tail, &data[..header_len + here], header_len, key);
+                data = &data[header_len + here..];
                 self.premask.end += (header_len + here) as u64;
                 if (here as u64) < header.payload_len {
                     break;
@@ -799,27 +796,58 @@ fn large_frame_rest(data: &[u8]) -> usize {
 }
 
 /// Appends `src` to `buf` unmasked with `key` (as if `src` began `offset`
-/// bytes into the payload). Long runs are unmasked on the way, 128 bytes at a
-/// time through registers, in one pass over the bytes instead of a copy
-/// followed by a pass over the copy; short ones are copied, then unmasked
-/// while in cache.
+/// bytes into the payload), in one pass over the bytes rather than a copy
+/// followed by a pass over the copy.
 fn extend_unmasked(buf: &mut BytesMut, src: &[u8], key: [u8; 4], offset: usize) {
-    const WIDE: usize = 128;
-    let mut rest = src;
-    if src.len() >= 4 * WIDE {
-        let shift = offset % 4;
-        let pattern: [u8; WIDE] = std::array::from_fn(|i| key[(shift + i) % 4]);
-        let mut chunks = src.chunks_exact(WIDE);
-        for chunk in &mut chunks {
-            let mut out = [0u8; WIDE];
-            for ((o, s), k) in out.iter_mut().zip(chunk).zip(&pattern) {
-                *o = s ^ k;
-            }
-            buf.extend_from_slice(&out);
-        }
-        rest = chunks.remainder();
+    extend_xored(buf, src, key_lane(key, offset));
+}
+
+/// Appends a masked frame, `header_len` bytes of header and then payload
+/// from its start (all of it or the part that has arrived), to `buf` with
+/// the payload unmasked: header and payload in one pass.
+fn extend_frame_unmasked(buf: &mut BytesMut, frame: &[u8], header_len: usize, key: [u8; 4]) {
+    // Byte `j` of the frame is payload byte `j - header_len`: the key lines
+    // up with the frame's start rotated back by the header's length.
+    let lane = key_lane(key, 4 - header_len % 4);
+    let (head, body) = frame.split_at(frame.len().min(LANE));
+    // The header's bytes pass through unchanged (at most 14 of the first
+    // 16). The body starts 16 bytes in, a multiple of 4: the same lane.
+    let head_lane = lane & (u128::MAX << (8 * header_len.min(LANE - 1)));
+    extend_xored(buf, head, head_lane);
+    extend_xored(buf, body, lane);
+}
+
+/// The bytes of a lane.
+const LANE: usize = 16;
+
+/// The key as 16 bytes, lined up with a byte `offset` bytes into the
+/// payload.
+fn key_lane(key: [u8; 4], offset: usize) -> u128 {
+    let s = offset % 4;
+    let quad = u32::from_le_bytes([key[s], key[(s + 1) % 4], key[(s + 2) % 4], key[(s + 3) % 4]]);
+    u128::from(quad) * 0x0000_0001_0000_0001_0000_0001_0000_0001
+}
+
+/// Appends `src` to `buf`, each 16 bytes XORed with `lane`, 128 bytes at a
+/// time through registers.
+fn extend_xored(buf: &mut BytesMut, src: &[u8], lane: u128) {
+    const WIDE: usize = 8 * LANE;
+    let mut pattern = [0u8; WIDE];
+    for bytes in pattern.chunks_exact_mut(LANE) {
+        bytes.copy_from_slice(&lane.to_le_bytes());
     }
-    let start = buf.len();
-    buf.extend_from_slice(rest);
-    apply_mask(&mut buf[start..], key, offset + (src.len() - rest.len()));
+    let mut chunks = src.chunks_exact(WIDE);
+    for chunk in &mut chunks {
+        let mut out = [0u8; WIDE];
+        for ((o, s), k) in out.iter_mut().zip(chunk).zip(&pattern) {
+            *o = s ^ k;
+        }
+        buf.extend_from_slice(&out);
+    }
+    let rest = chunks.remainder();
+    let mut out = [0u8; WIDE];
+    for ((o, s), k) in out.iter_mut().zip(rest).zip(&pattern) {
+        *o = s ^ k;
+    }
+    buf.extend_from_slice(&out[..rest.len()]);
 }
