@@ -1335,7 +1335,7 @@ proptest! {
         items in vec(planned_large(), 1..8),
         key in any::<[u8; 4]>(),
         sizes in vec(prop_oneof![3 => 4000usize..24_000, 1 => 1usize..300], 1..6),
-        polls in vec(prop_oneof![3 => Just(true), 1 => Just(false)], 1..8),
+        polls in vec(0u8..3, 1..8),
         server in any::<bool>(),
     ) {
         let (wire, expected) = build_stream_as(&items, key, server);
@@ -1350,8 +1350,11 @@ proptest! {
         let mut events = Vec::new();
         for (i, piece) in pieces(&bytes, &sizes).into_iter().enumerate() {
             conn.handle_data(now, piece);
-            if polls[i % polls.len()] {
-                drain_events(&mut conn, &mut events, bound)?;
+            // Poll for nothing, for one event, or for all there are.
+            match polls[i % polls.len()] {
+                0 => {}
+                1 => events.extend(conn.poll_event()),
+                _ => drain_events(&mut conn, &mut events, bound)?,
             }
         }
         drain_events(&mut conn, &mut events, bound)?;

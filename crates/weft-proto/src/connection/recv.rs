@@ -114,12 +114,12 @@ impl Recv {
     /// judged: the parser checks them again in order and applies every
     /// rule; [`premasked`](Self::premasked) tells it what is unmasked.
     ///
-    /// A large frame is never moved once its first bytes are in: a fresh
-    /// buffer gets room for the end of the last large frame that starts in
-    /// the read (within the bound below), and a read that completes a large
-    /// frame in progress without fitting whole puts what follows the frame
-    /// in a second buffer, which becomes the buffer once the frame is
-    /// parsed.
+    /// A large frame is not moved once its first bytes are in, unless it is
+    /// more than about twice as long as they are: a fresh buffer gets room
+    /// for the end of the last of the large frames at the front of the read
+    /// (within the bound below), and a read that completes a large frame in
+    /// progress without fitting whole puts what follows the frame in a
+    /// second buffer, which becomes the buffer once the frame is parsed.
     pub(super) fn push(&mut self, mut data: &[u8], walk: bool) {
         self.unparsed |= !data.is_empty();
         if self.buf.is_empty() {
@@ -140,8 +140,16 @@ impl Recv {
                     && spare < data.len()
                     && self.buf.len() >= WALK_MIN as usize;
                 if spare < take {
+                    // As below: an empty buffer gets room for the read and
+                    // for the frame's rest beyond it; one that holds part of
+                    // the frame, for one more read besides.
+                    let more = if self.buf.is_empty() {
+                        frame.remaining - take
+                    } else {
+                        data.len()
+                    };
                     self.buf
-                        .reserve(data.len() + data.len().min(MAX_READ_AHEAD));
+                        .reserve(data.len() + more.min(data.len()).min(MAX_READ_AHEAD));
                 }
                 match frame.mask {
                     Some(key) if frame.unmasked == self.buf.len() => {
@@ -172,7 +180,8 @@ impl Recv {
         };
         if tail.capacity() - tail.len() < data.len() {
             // An empty buffer gets room for what arrives, and at a frame
-            // boundary for the rest of the large frame that `data` ends in.
+            // boundary for the rest of the large frame that `data` ends in
+            // when only large frames come before it in `data`.
             // One that holds the start of a frame gets room for one more
             // read besides, so a partial frame left at its end after the
             // whole ones are split off moves every other read rather than at
@@ -242,6 +251,7 @@ impl Recv {
                 // Not reached: the second buffer starts at the end of a
                 // frame, and the parser only waits for more once it has
                 // taken every whole frame. Joined, the bytes stay in order.
+                debug_assert!(false, "a second buffer behind a partial frame");
                 self.buf.extend_from_slice(&next);
             }
             return true;
@@ -774,9 +784,9 @@ impl Connection {
     }
 }
 
-/// How many bytes beyond `data` the last of the large frames that start at
-/// its front runs on: 0 if `data` ends at a frame boundary, or in a short
-/// frame or a header.
+/// How many bytes beyond `data` the last of the run of large frames at its
+/// front runs on: 0 if the run ends inside `data` (at its end, or where a
+/// short frame or an incomplete header follows).
 fn large_frame_rest(data: &[u8]) -> usize {
     let mut at = 0;
     while let Ok(Some((header, header_len))) = FrameHeader::parse(&data[at..]) {
@@ -808,6 +818,7 @@ fn extend_unmasked(buf: &mut BytesMut, src: &[u8], key: [u8; 4], offset: usize) 
 fn extend_frame_unmasked(buf: &mut BytesMut, frame: &[u8], header_len: usize, key: [u8; 4]) {
     // Byte `j` of the frame is payload byte `j - header_len`: the key lines
     // up with the frame's start rotated back by the header's length.
+    debug_assert!(header_len < LANE, "a header is at most 14 bytes");
     let lane = key_lane(key, 4 - header_len % 4);
     let (head, body) = frame.split_at(frame.len().min(LANE));
     // The header's bytes pass through unchanged (at most 14 of the first
