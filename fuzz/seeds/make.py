@@ -49,6 +49,11 @@ seeds = {
     "utf8": [bytes([1, 2, 3]) + "héllo wörld € 𝄞 κόσμε".encode(), bytes([0, 0, 0]) + b"ok \xf4\x90 no"],
     "round_trip": [bytes([0, 3, 5]) + b"hello world, and some binary \xff\xfe\x00",
                    bytes([0x0b, 40, 7]) + b"compress me " * 20],
+    # [flags, three chunk sizes, two bytes of polling] then [kind, size, seed]
+    # records: binary, 80 KiB text, ping, fragments, 70 KiB binary.
+    "large_frames": [bytes([0, 255, 0, 17, 0xE4, 0x1B]) + bytes([0x00, 200, 1, 0x05, 80, 3, 0x02, 10, 5, 0x03, 150, 8, 0x04, 70, 2]),
+                     bytes([3, 60, 255, 3, 0x55, 0xAA]) + bytes([0x04, 255, 9, 0x01, 90, 6, 0x03, 64, 16, 0x00, 1, 0]),
+                     bytes([0, 40, 90, 200, 0xFF, 0x00]) + bytes([0x00, 100, 2, 0x09, 100, 1, 0xC0, 100, 4])],
 }
 for target, inputs in seeds.items():
     os.makedirs(os.path.join(here, target), exist_ok=True)
