@@ -4,9 +4,12 @@
 //!
 //! Every library reads the same buffer of frames through its public API
 //! from an in-memory source that hands out at most `READ` bytes per read,
-//! the way a socket does, and delivers whole messages. Throughput is
-//! payload bytes; `benches/scripts/decode_table.py` turns criterion's
-//! estimates into frames/s, MB/s and ratios.
+//! the way a socket does, and delivers whole messages. Weft is measured
+//! twice: `weft` polls owned events (`poll_event`, payloads shared as
+//! `Bytes`), `weft-ref` polls lent ones (`poll_event_ref`, payloads
+//! borrowed from the receive buffer). Throughput is payload bytes;
+//! `benches/scripts/decode_table.py` turns criterion's estimates into
+//! frames/s, MB/s and ratios.
 //!
 //! `cargo bench -p weft-benches --bench compare` runs it all;
 //! a filter such as `-- decode_masked/binary/16` runs a part.
@@ -182,6 +185,32 @@ fn weft_decode(f: &Frames, role_server: bool) -> usize {
     got
 }
 
+/// [`weft_decode`] with the events lent instead of owned.
+fn weft_ref_decode(f: &Frames, role_server: bool) -> usize {
+    use weft_proto::EventRef;
+    let now = Instant::now();
+    let mut conn = if role_server {
+        Connection::server(Config::default(), now)
+    } else {
+        Connection::client(Config::default(), || MASK, now)
+    };
+    let mut got = 0;
+    let mut messages = 0;
+    for read in f.wire.chunks(READ) {
+        conn.handle_data(now, read);
+        while let Some(event) = conn.poll_event_ref() {
+            messages += 1;
+            got += match event {
+                EventRef::Text(text) => black_box(text).len(),
+                EventRef::Binary(data) => black_box(data).len(),
+                other => panic!("unexpected {other:?}"),
+            };
+        }
+    }
+    assert_eq!(messages, f.count);
+    got
+}
+
 fn tungstenite_decode(f: &Frames, role_server: bool) -> usize {
     use tungstenite::protocol::{Message, Role, WebSocket};
     let role = if role_server {
@@ -268,6 +297,9 @@ fn decode(c: &mut Criterion, masked: bool) {
             let total = f.count * f.size;
             group.bench_function(id("weft"), |b| {
                 b.iter(|| assert_eq!(weft_decode(&f, server), total))
+            });
+            group.bench_function(id("weft-ref"), |b| {
+                b.iter(|| assert_eq!(weft_ref_decode(&f, server), total))
             });
             group.bench_function(id("tungstenite"), |b| {
                 b.iter(|| assert_eq!(tungstenite_decode(&f, server), total))

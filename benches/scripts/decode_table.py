@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 
 PEERS = ["tungstenite", "fastwebsockets", "tokio-websockets"]
-LIBS = ["weft"] + PEERS
+# weft: `poll_event`, owned events; weft-ref: `poll_event_ref`, lent ones.
+WEFT = ["weft", "weft-ref"]
+LIBS = WEFT + PEERS
 
 
 def load(root):
@@ -38,8 +40,11 @@ def decode_table(data, group, title):
     if not sizes:
         return
     print(f"### {title}\n")
-    print("| payload | " + " | ".join(LIBS) + " | memcpy | weft / fastest peer | weft / memcpy |")
-    print("|---" * (len(LIBS) + 4) + "|")
+    print(
+        "| payload | " + " | ".join(LIBS) + " | memcpy | weft / fastest peer"
+        " | weft-ref / fastest peer | weft / memcpy | weft-ref / memcpy |"
+    )
+    print("|---" * (len(LIBS) + 6) + "|")
     for kind in ["binary", "text"]:
         for size in sizes:
             row = {}
@@ -60,9 +65,11 @@ def decode_table(data, group, title):
                 cells.append(f"{frames:.1f} M/s, {rate:.2f} GB/s")
             cells.append(f"{gbs(memcpy):.1f} GB/s" if memcpy else "–")
             best = max((gbs(row[p]) for p in PEERS if p in row), default=None)
-            weft = gbs(row["weft"])
-            cells.append(f"{weft / best:.2f}×" if best else "–")
-            cells.append(f"{weft / gbs(memcpy):.2f}×" if memcpy else "–")
+            ours = [gbs(row[w]) if w in row else None for w in WEFT]
+            for rate in ours:
+                cells.append(f"{rate / best:.2f}×" if best and rate else "–")
+            for rate in ours:
+                cells.append(f"{rate / gbs(memcpy):.2f}×" if memcpy and rate else "–")
             print(f"| {kind} {size} B | " + " | ".join(cells) + " |")
     print()
 

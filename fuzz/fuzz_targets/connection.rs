@@ -1,6 +1,7 @@
 //! A server or a client connection fed arbitrary bytes in arbitrary chunks,
 //! with or without permessage-deflate and a stream threshold, draining
-//! every event and every outgoing byte after each chunk.
+//! every event (owned, lent, or each way in turn) and every outgoing byte
+//! after each chunk.
 //!
 //! Invariants: no panic; `poll_event` goes quiet; at most one `Closed`,
 //! last; unparsed input never exceeds what was fed; the bytes sent are
@@ -43,7 +44,7 @@ fuzz_target!(|input: &[u8]| {
             client_max_window_bits: 15 - (flags >> 6),
         });
     }
-    let mut drain = common::Drain::new();
+    let mut drain = common::Drain::polling(common::Polling::from_byte(*s0));
     let mut fed = 0usize;
     for chunk in common::chunks(data, &[*s0, *s1, *s2]) {
         conn.handle_data(now, chunk);

@@ -2,8 +2,8 @@
 //! from a short description: the receive path's walk over frame headers,
 //! its unmasking while copying, and its second buffer for what follows a
 //! frame that a read completes. The stream is fed in chunks of up to
-//! 64 KiB with the events polled after each chunk not at all, once, or
-//! until none is left.
+//! 64 KiB with the events polled after each chunk not at all, once (owned
+//! or lent), or until none is left (owned, lent or each way in turn).
 //!
 //! Invariant: the events are those of the same stream fed in one piece
 //! and drained once (the chunking and the polling change nothing), with
@@ -39,7 +39,7 @@ fuzz_target!(|input: &[u8]| {
     expected.drain(&mut whole);
 
     let mut conn = connection(client);
-    let mut got = common::Drain::new();
+    let mut got = common::Drain::polling(common::Polling::from_byte(flags >> 2));
     let mut rest = &wire[..];
     let mut i = 0;
     while !rest.is_empty() {
@@ -48,11 +48,8 @@ fuzz_target!(|input: &[u8]| {
         rest = after;
         match (polls >> (2 * (i % 8))) & 3 {
             0 => {}
-            1 => {
-                if let Some(event) = conn.poll_event() {
-                    got.events.push(event);
-                }
-            }
+            1 => got.events.extend(conn.poll_event()),
+            2 => got.events.extend(conn.poll_event_ref().map(|e| e.to_event())),
             _ => got.drain(&mut conn),
         }
         i += 1;

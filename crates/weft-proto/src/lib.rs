@@ -33,6 +33,9 @@
 //!    reply (a pong, a close echo). Taking [`Connection::poll_transmit`]
 //!    after each [`Event::Ping`] answers every ping; otherwise pongs due at
 //!    once are merged into one carrying the latest payload (RFC 6455 5.5.3).
+//!    [`Connection::poll_event_ref`] is the same with the events lent
+//!    ([`EventRef`]): a whole message is borrowed from the receive buffer,
+//!    the fastest way to read small messages that need not outlive the call.
 //! 2. [`Connection::poll_transmit`]: a [`Transmit`] holding every byte to
 //!    write, as a [`bytes::Buf`] of a few chunks for vectored writes. It
 //!    owns its bytes: write it without holding a lock on the connection.
@@ -219,7 +222,7 @@ pub use config::{Config, Role};
 pub use connection::{Connection, MaskKeys, State};
 pub use error::{ProtocolError, SendError};
 pub use handshake::HandshakeError;
-pub use message::{Event, Fragment, MessageKind, Utf8Bytes};
+pub use message::{Event, EventRef, Fragment, MessageKind, Utf8Bytes};
 pub use transmit::Transmit;
 pub use utf8::{InvalidUtf8, Utf8Validator};
 

@@ -177,3 +177,63 @@ pub enum Event {
     /// close the transport.
     Closed(CloseReason),
 }
+
+/// An event lent by the connection, returned by
+/// [`Connection::poll_event_ref`](crate::Connection::poll_event_ref): the
+/// same events as [`Event`], with payloads borrowed instead of owned.
+///
+/// A whole message received in one frame is lent straight from the receive
+/// buffer, with no reference count to take or drop; any other event is
+/// lent from the connection, which holds it until the next call. Either
+/// way the borrow ends before the connection can be used again: an
+/// application that needs a payload for longer copies it, or calls
+/// [`to_event`](Self::to_event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventRef<'a> {
+    /// A whole text message, validated as UTF-8.
+    Text(&'a str),
+    /// A whole binary message.
+    Binary(&'a [u8]),
+    /// A piece of a large message (only with a stream threshold configured).
+    Fragment(&'a Fragment),
+    /// A ping arrived; see [`Event::Ping`].
+    Ping(&'a [u8]),
+    /// A pong arrived.
+    Pong(&'a [u8]),
+    /// The peer started the closing handshake; see [`Event::CloseReceived`].
+    CloseReceived(&'a CloseFrame),
+    /// The connection has ended; see [`Event::Closed`].
+    Closed(&'a CloseReason),
+}
+
+impl EventRef<'_> {
+    /// The owned event, copying the payload where it was lent from the
+    /// receive buffer.
+    pub fn to_event(&self) -> Event {
+        match *self {
+            EventRef::Text(text) => Event::Text(Utf8Bytes::from(text)),
+            EventRef::Binary(data) => Event::Binary(Bytes::copy_from_slice(data)),
+            EventRef::Fragment(fragment) => Event::Fragment(fragment.clone()),
+            EventRef::Ping(data) => Event::Ping(Bytes::copy_from_slice(data)),
+            EventRef::Pong(data) => Event::Pong(Bytes::copy_from_slice(data)),
+            EventRef::CloseReceived(frame) => Event::CloseReceived(frame.clone()),
+            EventRef::Closed(reason) => Event::Closed(reason.clone()),
+        }
+    }
+}
+
+impl Event {
+    /// The event with its payload borrowed.
+    pub fn as_event_ref(&self) -> EventRef<'_> {
+        match self {
+            Event::Text(text) => EventRef::Text(text),
+            Event::Binary(data) => EventRef::Binary(data),
+            Event::Fragment(fragment) => EventRef::Fragment(fragment),
+            Event::Ping(data) => EventRef::Ping(data),
+            Event::Pong(data) => EventRef::Pong(data),
+            Event::CloseReceived(frame) => EventRef::CloseReceived(frame),
+            Event::Closed(reason) => EventRef::Closed(reason),
+        }
+    }
+}

@@ -26,26 +26,69 @@ pub fn chunks<'a>(data: &'a [u8], sizes: &[u8]) -> Vec<&'a [u8]> {
     out
 }
 
+/// How [`Drain`] polls: owned events, lent ones (copied with `to_event`),
+/// or each way in turn.
+#[derive(Clone, Copy, Debug)]
+pub enum Polling {
+    Owned,
+    Lent,
+    Alternating,
+}
+
+impl Polling {
+    /// One of the three, from any byte.
+    pub fn from_byte(b: u8) -> Polling {
+        match b % 3 {
+            0 => Polling::Owned,
+            1 => Polling::Lent,
+            _ => Polling::Alternating,
+        }
+    }
+}
+
 /// Everything a connection has queued, after draining its events.
 /// Checks the events' invariants: at most one `Closed`, and it is last.
 pub struct Drain {
     pub events: Vec<Event>,
     pub sent: Vec<u8>,
     pub closed: Option<CloseReason>,
+    pub polling: Polling,
 }
 
 impl Drain {
     pub fn new() -> Drain {
+        Drain::polling(Polling::Owned)
+    }
+
+    pub fn polling(polling: Polling) -> Drain {
         Drain {
             events: Vec::new(),
             sent: Vec::new(),
             closed: None,
+            polling,
+        }
+    }
+
+    /// The next event, polled as `polling` says.
+    pub fn poll(&self, conn: &mut Connection) -> Option<Event> {
+        let lend = match self.polling {
+            Polling::Owned => false,
+            Polling::Lent => true,
+            Polling::Alternating => self.events.len() % 2 == 1,
+        };
+        if lend {
+            let before = conn.buffered_received();
+            let event = conn.poll_event_ref()?.to_event();
+            assert!(conn.buffered_received() <= before, "lending grew the buffer");
+            Some(event)
+        } else {
+            conn.poll_event()
         }
     }
 
     pub fn drain(&mut self, conn: &mut Connection) {
         let mut polls = 0;
-        while let Some(event) = conn.poll_event() {
+        while let Some(event) = self.poll(conn) {
             polls += 1;
             assert!(polls < 1_000_000, "poll_event never returned None");
             assert!(self.closed.is_none(), "an event after Closed: {event:?}");

@@ -12,7 +12,7 @@ use crate::close::{CloseCode, CloseFrame, CloseReason, MAX_CLOSE_REASON};
 use crate::config::{Config, Role};
 use crate::error::SendError;
 use crate::frame::OpCode;
-use crate::message::{Event, MessageKind, Utf8Bytes};
+use crate::message::{Event, EventRef, MessageKind, Utf8Bytes};
 use crate::transmit::{OutQueue, Transmit};
 use crate::utf8::Utf8Validator;
 
@@ -139,6 +139,9 @@ pub struct Connection {
     /// The event that follows the one just returned (a server's `Closed`
     /// after `CloseReceived`), or a terminal event a timer produced.
     follow_up: Option<Event>,
+    /// The event `poll_event_ref` lent last, when it did not lend it from
+    /// the receive buffer.
+    held: Option<Event>,
     sending: Option<OutFragments>,
     /// permessage-deflate, once negotiated.
     deflate: Option<Deflate>,
@@ -188,6 +191,7 @@ impl Connection {
             close_sent: false,
             shutdown: false,
             follow_up: None,
+            held: None,
             sending: None,
             deflate: None,
             timers: Timers::new(now),
@@ -465,6 +469,8 @@ impl Connection {
     /// adapter should stop reading too, reading again only once this has
     /// returned `None`.
     pub fn poll_event(&mut self) -> Option<Event> {
+        self.held = None;
+        self.recv.settle();
         let reading = matches!(self.phase, Phase::Open | Phase::CloseSent { .. });
         if reading && self.follow_up.is_none() {
             if let Some(event) = self.whole_message() {
@@ -496,6 +502,43 @@ impl Connection {
         }
     }
 
+    /// Like [`poll_event`](Self::poll_event), but lends the event rather
+    /// than handing it over, and so saves the work of sharing a payload.
+    ///
+    /// A whole message received in one frame (uncompressed, not streamed),
+    /// the common case, is lent straight from the receive buffer: no
+    /// reference count is taken or dropped, and a text message is validated
+    /// with [`simdutf8`]. Any other event is lent from the connection,
+    /// which holds it until the next call. What was lent is let go at the
+    /// next call to this, [`poll_event`](Self::poll_event) or
+    /// [`handle_data`](Self::handle_data); the two ways of polling can be
+    /// mixed freely.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use weft_proto::{Config, Connection, EventRef};
+    ///
+    /// let mut server = Connection::server(Config::default(), Instant::now());
+    /// // A masked text frame, "Hi", as a client sends it.
+    /// server.handle_data(Instant::now(), &[0x81, 0x82, 1, 2, 3, 4, b'H' ^ 1, b'i' ^ 2]);
+    /// assert_eq!(server.poll_event_ref(), Some(EventRef::Text("Hi")));
+    /// assert_eq!(server.poll_event_ref(), None);
+    /// ```
+    pub fn poll_event_ref(&mut self) -> Option<EventRef<'_>> {
+        self.held = None;
+        self.recv.settle();
+        let reading = matches!(self.phase, Phase::Open | Phase::CloseSent { .. });
+        if reading && self.follow_up.is_none() {
+            // Checked first and lent after: a borrow returned on one path
+            // only would keep `self` borrowed on the other.
+            if let Some(frame) = self.whole_message_in_place() {
+                return Some(self.lend(frame));
+            }
+        }
+        self.held = self.poll_event();
+        self.held.as_ref().map(Event::as_event_ref)
+    }
+
     // ----- internals shared by the receive path and the timers -----
 
     fn is_reading(&self) -> bool {
@@ -522,15 +565,13 @@ impl Connection {
     /// Queues our close frame (no code: an empty payload). Nothing may follow
     /// it, so a pong still owed for an earlier ping goes out first.
     fn queue_close(&mut self, code: Option<CloseCode>, reason: &str) {
-        if let Some(pong) = self.pending_pong.take() {
-            self.push_frame(OpCode::Pong, true, pong);
-        }
-        let mut payload = BytesMut::new();
-        if let Some(code) = code {
-            payload.extend_from_slice(&code.0.to_be_bytes());
-            payload.extend_from_slice(truncate_utf8(reason, MAX_CLOSE_REASON).as_bytes());
-        }
-        self.push_frame(OpCode::Close, true, payload.freeze());
+        queue_close_in(
+            &mut self.out,
+            &mut self.mask_keys,
+            &mut self.pending_pong,
+            code,
+            reason,
+        );
         self.close_sent = true;
         self.sending = None;
     }
@@ -583,6 +624,30 @@ impl Connection {
 const RSV1: u8 = 0b100;
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
+/// The frames of [`Connection::queue_close`], given the fields they touch:
+/// a pong still owed, then the close frame.
+fn queue_close_in(
+    out: &mut OutQueue,
+    mask_keys: &mut Option<Box<dyn MaskKeys>>,
+    pending_pong: &mut Option<Bytes>,
+    code: Option<CloseCode>,
+    reason: &str,
+) {
+    let mut push = |opcode, payload| {
+        let mask = mask_keys.as_mut().map(|keys| keys.next_key());
+        out.push_frame(opcode, true, 0, payload, mask);
+    };
+    if let Some(pong) = pending_pong.take() {
+        push(OpCode::Pong, pong);
+    }
+    let mut payload = BytesMut::new();
+    if let Some(code) = code {
+        payload.extend_from_slice(&code.0.to_be_bytes());
+        payload.extend_from_slice(truncate_utf8(reason, MAX_CLOSE_REASON).as_bytes());
+    }
+    push(OpCode::Close, payload.freeze());
+}
+
 fn truncate_utf8(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
