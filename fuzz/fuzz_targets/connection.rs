@@ -17,7 +17,7 @@ use weft_proto::deflate::DeflateParams;
 use weft_proto::{CloseReason, Config, Connection};
 
 fuzz_target!(|input: &[u8]| {
-    let [flags, s0, s1, s2, data @ ..] = input else {
+    let [flags, s0, s1, s2, polling, data @ ..] = input else {
         return;
     };
     let client = flags & 1 != 0;
@@ -44,7 +44,7 @@ fuzz_target!(|input: &[u8]| {
             client_max_window_bits: 15 - (flags >> 6),
         });
     }
-    let mut drain = common::Drain::polling(common::Polling::from_byte(*s0));
+    let mut drain = common::Drain::polling(common::Polling::from_byte(*polling));
     let mut fed = 0usize;
     for chunk in common::chunks(data, &[*s0, *s1, *s2]) {
         conn.handle_data(now, chunk);

@@ -32,12 +32,14 @@ RESPONSE_TAIL = (b"Sec-WebSocket-Protocol: chat\r\n"
 seeds = {
     "frame_header": [frame(0x81, b"Hello")[:6], frame(0x82, b"x" * 300)[:8],
                      frame(0x82, b"x" * 70000)[:14], frame(0x89, b"", mask=False)[:2]],
+    # [flags, three chunk sizes, polling (owned, lent, alternating)] then bytes
     "connection": [
-        bytes([0, 7, 3, 255]) + frame(0x81, b"Hello") + frame(0x89, b"ping")
+        bytes([0, 7, 3, 255, 0]) + frame(0x81, b"Hello") + frame(0x89, b"ping")
         + frame(0x01, b"frag") + frame(0x80, b"ment") + frame(0x88, struct.pack(">H", 1000)),
-        bytes([1, 5, 5, 5]) + frame(0x82, b"\x00\x01\x02", mask=False) + frame(0x88, b"", mask=False),
-        bytes([8, 255, 255, 255]) + frame(0xC1, HELLO_DEFLATED) + frame(0x81, b"plain"),
-        bytes([2, 1, 2, 3]) + frame(0x82, b"y" * 600) + frame(0x81, "héllo €".encode()),
+        bytes([1, 5, 5, 5, 1]) + frame(0x82, b"\x00\x01\x02", mask=False) + frame(0x88, b"", mask=False),
+        bytes([8, 255, 255, 255, 2]) + frame(0xC1, HELLO_DEFLATED) + frame(0x81, b"plain"),
+        bytes([2, 1, 2, 3, 1]) + frame(0x82, b"y" * 600) + frame(0x81, "héllo €".encode()),
+        bytes([0, 255, 255, 255, 1]) + frame(0x89, b"p") + frame(0x81, b"ok \xff not utf-8"),
     ],
     "server_handshake": [bytes([255, 255]) + REQUEST, bytes([3, 9]) + REQUEST,
                          bytes([255, 255]) + b"POST / HTTP/1.1\r\nHost: a\r\n\r\n"],
@@ -49,7 +51,8 @@ seeds = {
     "utf8": [bytes([1, 2, 3]) + "héllo wörld € 𝄞 κόσμε".encode(), bytes([0, 0, 0]) + b"ok \xf4\x90 no"],
     "round_trip": [bytes([0, 3, 5]) + b"hello world, and some binary \xff\xfe\x00",
                    bytes([0x0b, 40, 7]) + b"compress me " * 20],
-    # [flags, three chunk sizes, two bytes of polling] then [kind, size, seed]
+    # [flags (client, chunk scale, then the drain's polling), three chunk
+    # sizes, two bytes of polling per chunk] then [kind, size, seed]
     # records: binary, 80 KiB text, ping, fragments, 70 KiB binary.
     "large_frames": [bytes([0, 255, 0, 17, 0xE4, 0x1B]) + bytes([0x00, 200, 1, 0x05, 80, 3, 0x02, 10, 5, 0x03, 150, 8, 0x04, 70, 2]),
                      bytes([3, 60, 255, 3, 0x55, 0xAA]) + bytes([0x04, 255, 9, 0x01, 90, 6, 0x03, 64, 16, 0x00, 1, 0]),

@@ -264,6 +264,7 @@ impl Connection {
     /// the peer's close frame, or after the connection failed, are discarded.
     pub fn handle_data(&mut self, now: Instant, data: &[u8]) {
         self.now = now;
+        self.held = None;
         self.timers.received(now);
         if self.is_reading() {
             self.recv.push(data, self.role == Role::Server);
@@ -421,6 +422,9 @@ impl Connection {
     /// Bytes to write to the transport, if any: every frame queued so far,
     /// in order, as one [`Transmit`]. Write all of it before the next one.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        // What a lent event left behind goes here too: after the last
+        // event, adapters only take transmits.
+        self.recv.settle();
         let pong = self.pending_pong.take();
         if pong.is_none() && self.out.len() == 0 {
             return None;
@@ -471,12 +475,22 @@ impl Connection {
     pub fn poll_event(&mut self) -> Option<Event> {
         self.held = None;
         self.recv.settle();
-        let reading = matches!(self.phase, Phase::Open | Phase::CloseSent { .. });
-        if reading && self.follow_up.is_none() {
+        if self.fast_path_open() {
             if let Some(event) = self.whole_message() {
                 return Some(event);
             }
         }
+        self.poll_event_general()
+    }
+
+    /// Whether a whole message may be taken on the short path: reading,
+    /// with no event waiting to follow.
+    fn fast_path_open(&self) -> bool {
+        matches!(self.phase, Phase::Open | Phase::CloseSent { .. }) && self.follow_up.is_none()
+    }
+
+    /// [`poll_event`](Self::poll_event) past its short path.
+    fn poll_event_general(&mut self) -> Option<Event> {
         loop {
             // A step may end the connection and leave its terminal event here.
             if self.follow_up.is_some() {
@@ -505,14 +519,16 @@ impl Connection {
     /// Like [`poll_event`](Self::poll_event), but lends the event rather
     /// than handing it over, and so saves the work of sharing a payload.
     ///
-    /// A whole message received in one frame (uncompressed, not streamed),
-    /// the common case, is lent straight from the receive buffer: no
-    /// reference count is taken or dropped, and a text message is validated
-    /// with [`simdutf8`]. Any other event is lent from the connection,
-    /// which holds it until the next call. What was lent is let go at the
-    /// next call to this, [`poll_event`](Self::poll_event) or
-    /// [`handle_data`](Self::handle_data); the two ways of polling can be
-    /// mixed freely.
+    /// A message in one frame of under 64 KiB (uncompressed, not streamed)
+    /// that is wholly buffered when polled, the common case, is lent
+    /// straight from the receive buffer: no reference count is taken or
+    /// dropped, and text is validated once (with `std` below 64 bytes,
+    /// with [`simdutf8`] above). Any other event is lent from the
+    /// connection, which holds it until the next call. What was lent is
+    /// let go at the next call to this, [`poll_event`](Self::poll_event),
+    /// [`handle_data`](Self::handle_data) or
+    /// [`poll_transmit`](Self::poll_transmit); the two ways of polling can
+    /// be mixed freely.
     ///
     /// ```
     /// use std::time::Instant;
@@ -527,15 +543,14 @@ impl Connection {
     pub fn poll_event_ref(&mut self) -> Option<EventRef<'_>> {
         self.held = None;
         self.recv.settle();
-        let reading = matches!(self.phase, Phase::Open | Phase::CloseSent { .. });
-        if reading && self.follow_up.is_none() {
-            // Checked first and lent after: a borrow returned on one path
+        if self.fast_path_open() {
+            // Found first and lent after: a borrow returned on one path
             // only would keep `self` borrowed on the other.
             if let Some(frame) = self.whole_message_in_place() {
                 return Some(self.lend(frame));
             }
         }
-        self.held = self.poll_event();
+        self.held = self.poll_event_general();
         self.held.as_ref().map(Event::as_event_ref)
     }
 
@@ -623,7 +638,6 @@ impl Connection {
 /// The RSV1 bit, which marks a compressed message (RFC 7692 6).
 const RSV1: u8 = 0b100;
 
-/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
 /// The frames of [`Connection::queue_close`], given the fields they touch:
 /// a pong still owed, then the close frame.
 fn queue_close_in(
@@ -648,6 +662,7 @@ fn queue_close_in(
     push(OpCode::Close, payload.freeze());
 }
 
+/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
 fn truncate_utf8(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
