@@ -26,7 +26,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use weft_proto::frame::{apply_mask, FrameHeader, OpCode};
-use weft_proto::{Config, Connection, Event, Utf8Validator};
+use weft_proto::{Config, Connection, Event, EventRef, Utf8Validator};
 
 /// Bytes handed out per read, as from a socket.
 const READ: usize = 64 * 1024;
@@ -161,17 +161,34 @@ fn block_on<F: Future>(future: F) -> F::Output {
 
 // ----- decoding: each returns the payload bytes it received -----
 
-fn weft_decode(f: &Frames, role_server: bool) -> usize {
+/// Feeds the frames to a Weft connection read by read; after each read,
+/// `take` polls every event it made and returns how many messages and
+/// payload bytes they held.
+fn weft_run(
+    f: &Frames,
+    role_server: bool,
+    take: impl Fn(&mut Connection) -> (usize, usize),
+) -> usize {
     let now = Instant::now();
     let mut conn = if role_server {
         Connection::server(Config::default(), now)
     } else {
         Connection::client(Config::default(), || MASK, now)
     };
-    let mut got = 0;
-    let mut messages = 0;
+    let (mut messages, mut got) = (0, 0);
     for read in f.wire.chunks(READ) {
         conn.handle_data(now, read);
+        let (m, bytes) = take(&mut conn);
+        messages += m;
+        got += bytes;
+    }
+    assert_eq!(messages, f.count);
+    got
+}
+
+fn weft_decode(f: &Frames, role_server: bool) -> usize {
+    weft_run(f, role_server, |conn| {
+        let (mut messages, mut got) = (0, 0);
         while let Some(event) = conn.poll_event() {
             messages += 1;
             got += match event {
@@ -180,24 +197,14 @@ fn weft_decode(f: &Frames, role_server: bool) -> usize {
                 other => panic!("unexpected {other:?}"),
             };
         }
-    }
-    assert_eq!(messages, f.count);
-    got
+        (messages, got)
+    })
 }
 
 /// [`weft_decode`] with the events lent instead of owned.
 fn weft_ref_decode(f: &Frames, role_server: bool) -> usize {
-    use weft_proto::EventRef;
-    let now = Instant::now();
-    let mut conn = if role_server {
-        Connection::server(Config::default(), now)
-    } else {
-        Connection::client(Config::default(), || MASK, now)
-    };
-    let mut got = 0;
-    let mut messages = 0;
-    for read in f.wire.chunks(READ) {
-        conn.handle_data(now, read);
+    weft_run(f, role_server, |conn| {
+        let (mut messages, mut got) = (0, 0);
         while let Some(event) = conn.poll_event_ref() {
             messages += 1;
             got += match event {
@@ -206,9 +213,8 @@ fn weft_ref_decode(f: &Frames, role_server: bool) -> usize {
                 other => panic!("unexpected {other:?}"),
             };
         }
-    }
-    assert_eq!(messages, f.count);
-    got
+        (messages, got)
+    })
 }
 
 fn tungstenite_decode(f: &Frames, role_server: bool) -> usize {
