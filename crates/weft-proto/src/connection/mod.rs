@@ -1,96 +1,38 @@
 //! The [`Connection`] state machine: an open WebSocket after the handshake.
+//!
+//! The receive side ([`recv`]) parses and assembles what arrives; the send
+//! side ([`send`]) queues what goes out; the closing machine ([`closing`])
+//! decides what each may still do; the timers ([`timers`]) act on `now`.
+//! This file holds the connection itself: construction, getters, inputs
+//! and outputs. The application's commands are in [`commands`].
 
+mod closing;
+mod commands;
+mod mask_keys;
 mod recv;
+mod send;
 mod timers;
 
 use std::fmt;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
-
-use crate::close::{CloseCode, CloseFrame, CloseReason, MAX_CLOSE_REASON};
+use crate::close::CloseReason;
 use crate::config::{Config, Role};
-use crate::error::SendError;
-use crate::frame::OpCode;
-use crate::message::{Event, EventRef, MessageKind, Utf8Bytes};
-use crate::transmit::{OutQueue, Transmit};
-use crate::utf8::Utf8Validator;
+use crate::message::{Event, EventRef};
+use crate::transmit::Transmit;
 
+pub use closing::State;
+pub use mask_keys::MaskKeys;
+
+use closing::Closing;
 use recv::Recv;
+use send::Sender;
 use timers::Timers;
 
 #[cfg(feature = "deflate")]
 use crate::deflate::{Deflate, DeflateParams};
 #[cfg(not(feature = "deflate"))]
 use crate::no_deflate::Deflate;
-
-/// A source of masking keys for the frames a client sends (RFC 6455 5.3).
-///
-/// The core draws no randomness itself. The RFC asks for keys "derived from
-/// a strong source of entropy" so that a page's script cannot choose the
-/// bytes that reach a proxy; adapters pass a generator seeded from the OS.
-/// Any `FnMut() -> [u8; 4] + Send` closure is a source.
-///
-/// ```
-/// use weft_proto::MaskKeys;
-/// let mut counter = 0u32;
-/// let mut keys = move || { counter += 1; counter.to_be_bytes() };
-/// assert_eq!(keys.next_key(), [0, 0, 0, 1]);
-/// ```
-pub trait MaskKeys: Send {
-    /// The key for the next frame.
-    fn next_key(&mut self) -> [u8; 4];
-}
-
-impl<F: FnMut() -> [u8; 4] + Send> MaskKeys for F {
-    fn next_key(&mut self) -> [u8; 4] {
-        self()
-    }
-}
-
-/// Where a connection stands in the closing handshake (RFC 6455 7).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum State {
-    /// Messages flow both ways.
-    Open,
-    /// We sent a close frame and wait for the peer's; messages may still arrive.
-    CloseSent,
-    /// The peer's close frame arrived and auto-close is off: the application
-    /// owes the reply ([`Connection::close`]) and may still send until then.
-    CloseReceived,
-    /// Close frames were exchanged, or the connection failed or timed out.
-    /// Only the transport remains to be closed.
-    Closed,
-}
-
-#[derive(Debug)]
-enum Phase {
-    Open,
-    /// Deadlines are `None` when the close timeout is too long to represent.
-    CloseSent {
-        deadline: Option<Instant>,
-    },
-    /// The application owes the reply to the peer's close, by the deadline.
-    CloseReceived {
-        frame: CloseFrame,
-        deadline: Option<Instant>,
-    },
-    /// Both close frames exchanged; a client waits for the server to close
-    /// the transport first (RFC 6455 7.1.1), up to the deadline.
-    AwaitingEof {
-        frame: CloseFrame,
-        deadline: Option<Instant>,
-    },
-    /// The terminal event has been queued or delivered.
-    Done,
-}
-
-/// A fragmented message being sent.
-#[derive(Debug)]
-struct OutFragments {
-    kind: MessageKind,
-    utf8: Utf8Validator,
-}
 
 /// An open WebSocket connection, as a state machine with no I/O.
 ///
@@ -104,7 +46,7 @@ struct OutFragments {
 /// - **Commands** from the application: [`send_text`](Self::send_text),
 ///   [`send_binary`](Self::send_binary), [`send_fragment`](Self::send_fragment),
 ///   [`ping`](Self::ping), [`pong`](Self::pong), [`close`](Self::close). They
-///   queue frames or return a [`SendError`] and change nothing.
+///   queue frames or return a [`SendError`](crate::SendError) and change nothing.
 /// - **Outputs**, to poll after every input or command, in this order:
 ///   [`poll_event`](Self::poll_event) until `None` (it parses lazily, and may
 ///   queue replies such as pongs and close echoes), then
@@ -113,6 +55,7 @@ struct OutFragments {
 ///   transport), [`poll_timeout`](Self::poll_timeout) (when to call
 ///   `handle_timeout` next).
 /// - **Getters**: [`state`](Self::state), [`role`](Self::role),
+///   [`close_reason`](Self::close_reason),
 ///   [`buffered_amount`](Self::buffered_amount), [`config`](Self::config).
 ///
 /// Time is always an argument: the connection never reads a clock. The
@@ -126,23 +69,12 @@ struct OutFragments {
 pub struct Connection {
     role: Role,
     config: Config,
-    mask_keys: Option<Box<dyn MaskKeys>>,
-    phase: Phase,
+    closing: Closing,
     recv: Recv,
-    out: OutQueue,
-    /// At most one automatic pong waits for `poll_transmit`, carrying the
-    /// latest ping's payload.
-    pending_pong: Option<Bytes>,
-    /// Our close frame is queued: no frame may follow it.
-    close_sent: bool,
-    shutdown: bool,
-    /// The event that follows the one just returned (a server's `Closed`
-    /// after `CloseReceived`), or a terminal event a timer produced.
-    follow_up: Option<Event>,
+    send: Sender,
     /// The event `poll_event_ref` lent last, when it did not lend it from
-    /// the receive buffer.
-    held: Option<Event>,
-    sending: Option<OutFragments>,
+    /// the receive buffer: kept until the next call.
+    lent_event: Option<Event>,
     /// permessage-deflate, once negotiated.
     deflate: Option<Deflate>,
     timers: Timers,
@@ -183,16 +115,10 @@ impl Connection {
         Connection {
             role,
             config,
-            mask_keys,
-            phase: Phase::Open,
+            closing: Closing::new(),
             recv: Recv::default(),
-            out: OutQueue::default(),
-            pending_pong: None,
-            close_sent: false,
-            shutdown: false,
-            follow_up: None,
-            held: None,
-            sending: None,
+            send: Sender::new(mask_keys),
+            lent_event: None,
             deflate: None,
             timers: Timers::new(now),
             now,
@@ -219,17 +145,19 @@ impl Connection {
     /// Whether [`Event::Closed`] has been returned: nothing more will happen
     /// but writing out what [`poll_transmit`](Self::poll_transmit) holds.
     pub fn is_terminated(&self) -> bool {
-        matches!(self.phase, Phase::Done) && self.follow_up.is_none()
+        self.closing.is_terminated()
+    }
+
+    /// Why the connection ended, once it has: the same reason
+    /// [`Event::Closed`] carries, kept for as long as the connection lives.
+    /// `None` while it is open or closing.
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.closing.reason()
     }
 
     /// Where the connection stands in the closing handshake.
     pub fn state(&self) -> State {
-        match self.phase {
-            Phase::Open => State::Open,
-            Phase::CloseSent { .. } => State::CloseSent,
-            Phase::CloseReceived { .. } => State::CloseReceived,
-            Phase::AwaitingEof { .. } | Phase::Done => State::Closed,
-        }
+        self.closing.state()
     }
 
     /// Which end this is.
@@ -245,7 +173,7 @@ impl Connection {
     /// Bytes queued for sending that `poll_transmit` has not yet handed out.
     /// Adapters compare it with a high-water mark to apply backpressure.
     pub fn buffered_amount(&self) -> usize {
-        self.out.len() + self.pending_pong.as_ref().map_or(0, |p| p.len() + 14)
+        self.send.buffered()
     }
 
     /// Bytes received and not yet delivered as events: input not yet parsed,
@@ -264,9 +192,9 @@ impl Connection {
     /// the peer's close frame, or after the connection failed, are discarded.
     pub fn handle_data(&mut self, now: Instant, data: &[u8]) {
         self.now = now;
-        self.held = None;
+        self.lent_event = None;
         self.timers.received(now);
-        if self.is_reading() {
+        if self.closing.is_reading() && !self.recv.eof {
             self.recv.push(data, self.role == Role::Server);
         }
     }
@@ -279,192 +207,32 @@ impl Connection {
         self.recv.eof = true;
     }
 
-    // ----- commands -----
-
-    /// Queues a text message.
-    pub fn send_text(&mut self, text: impl Into<Utf8Bytes>) -> Result<(), SendError> {
-        self.send_message(OpCode::Text, text.into().into_bytes())
-    }
-
-    /// Queues a binary message. A server sends a large payload without
-    /// copying it.
-    pub fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), SendError> {
-        self.send_message(OpCode::Binary, data.into())
-    }
-
-    fn send_message(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), SendError> {
-        self.check_open()?;
-        if self.sending.is_some() {
-            return Err(SendError::FragmentInProgress);
-        }
-        // RFC 7692 7.2.1: a compressed message is marked with RSV1.
-        match self.deflate.as_mut() {
-            Some(deflate) if deflate.wants(payload.len()) => {
-                let compressed = deflate.compress(&payload);
-                let mask = self.next_mask();
-                self.out.push_frame(opcode, true, RSV1, compressed, mask);
-            }
-            _ => self.push_frame(opcode, true, payload),
-        }
-        Ok(())
-    }
-
-    /// Queues a whole message that is not compressed even when
-    /// permessage-deflate is on (already compressed data, say): the
-    /// per-message opt-out. Text must be UTF-8.
-    pub fn send_uncompressed(
-        &mut self,
-        kind: MessageKind,
-        data: impl Into<Bytes>,
-    ) -> Result<(), SendError> {
-        self.check_open()?;
-        if self.sending.is_some() {
-            return Err(SendError::FragmentInProgress);
-        }
-        let data = data.into();
-        let opcode = match kind {
-            MessageKind::Text => {
-                std::str::from_utf8(&data).map_err(|_| SendError::InvalidUtf8)?;
-                OpCode::Text
-            }
-            MessageKind::Binary => OpCode::Binary,
-        };
-        self.push_frame(opcode, true, data);
-        Ok(())
-    }
-
-    /// Queues one fragment of a message sent in pieces (RFC 6455 5.4). The
-    /// first call starts a message of `kind`; later calls must give the same
-    /// kind; `is_last` ends it. Control frames may be sent in between, other
-    /// messages may not. Text fragments are checked to join into valid UTF-8
-    /// (a code point may straddle fragments). Messages sent in fragments are
-    /// not compressed.
-    pub fn send_fragment(
-        &mut self,
-        kind: MessageKind,
-        data: impl Into<Bytes>,
-        is_last: bool,
-    ) -> Result<(), SendError> {
-        self.check_open()?;
-        let data = data.into();
-        let (opcode, mut utf8) = match &self.sending {
-            None => {
-                let opcode = match kind {
-                    MessageKind::Text => OpCode::Text,
-                    MessageKind::Binary => OpCode::Binary,
-                };
-                (opcode, Utf8Validator::new())
-            }
-            Some(s) if s.kind == kind => (OpCode::Continuation, s.utf8.clone()),
-            Some(_) => return Err(SendError::FragmentInProgress),
-        };
-        if kind == MessageKind::Text {
-            utf8.feed(&data).map_err(|_| SendError::InvalidUtf8)?;
-            if is_last && !utf8.is_complete() {
-                return Err(SendError::InvalidUtf8);
-            }
-        }
-        self.push_frame(opcode, is_last, data);
-        self.sending = (!is_last).then_some(OutFragments { kind, utf8 });
-        Ok(())
-    }
-
-    /// Queues a ping with up to 125 bytes of payload.
-    pub fn ping(&mut self, payload: impl Into<Bytes>) -> Result<(), SendError> {
-        self.send_control(OpCode::Ping, payload.into())
-    }
-
-    /// Queues an unsolicited pong (a unidirectional heartbeat, RFC 6455 5.5.3).
-    pub fn pong(&mut self, payload: impl Into<Bytes>) -> Result<(), SendError> {
-        self.send_control(OpCode::Pong, payload.into())
-    }
-
-    fn send_control(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), SendError> {
-        self.check_open()?;
-        if payload.len() > 125 {
-            return Err(SendError::ControlPayloadTooLong(payload.len()));
-        }
-        self.push_frame(opcode, true, payload);
-        Ok(())
-    }
-
-    /// Starts the closing handshake, or answers the peer's close when
-    /// auto-close is off. No frame may be sent after it. The peer has the
-    /// close timeout, counted from `now`, to answer. Fails with
-    /// [`SendError::Closed`] once a close frame was sent or the connection ended.
-    ///
-    /// `code` must be one an endpoint may send (see
-    /// [`CloseCode::is_sendable`]) and `reason` at most 123 bytes.
-    pub fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SendError> {
-        self.check_open()?;
-        if !code.is_sendable() {
-            return Err(SendError::InvalidCloseCode(code.0));
-        }
-        if reason.len() > MAX_CLOSE_REASON {
-            return Err(SendError::CloseReasonTooLong(reason.len()));
-        }
-        self.now = now;
-        self.queue_close(Some(code), reason);
-        match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::Open => {
-                self.phase = Phase::CloseSent {
-                    deadline: self.close_deadline(),
-                }
-            }
-            Phase::CloseReceived { frame, .. } => self.finish_closing_handshake(frame),
-            other => self.phase = other,
-        }
-        Ok(())
-    }
-
     // ----- outputs -----
 
     /// Bytes to write to the transport, if any: every frame queued so far,
     /// in order, as one [`Transmit`]. Write all of it before the next one.
+    #[must_use = "the transmit holds bytes that must be written to the transport"]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         // What a lent event left behind goes here too: after the last
         // event, adapters only take transmits.
         self.recv.settle();
-        let pong = self.pending_pong.take();
-        if pong.is_none() && self.out.len() == 0 {
-            return None;
-        }
-        let transmit = match pong {
-            // The pong goes first: it answers a ping that came before
-            // anything else in the queue was handed out, and queued frames
-            // are whole, so it cannot land inside one.
-            Some(payload) => {
-                let mask = self.next_mask();
-                let mut first = OutQueue::default();
-                first.push_frame(OpCode::Pong, true, 0, payload, mask);
-                let mut transmit = first.take();
-                transmit.append(self.out.take());
-                transmit
-            }
-            None => self.out.take(),
-        };
-        Some(transmit)
+        self.send.take_transmit()
     }
 
-    /// Whether it is time to half-close the transport's write side: the
-    /// connection has ended or its closing handshake is done, and everything
-    /// from [`poll_transmit`](Self::poll_transmit) has been handed out.
-    pub fn poll_shutdown(&self) -> bool {
-        self.shutdown && self.out.len() == 0 && self.pending_pong.is_none()
+    /// Returns `true` once, when it is time to half-close the transport's
+    /// write side: the connection has ended or its closing handshake is
+    /// done, and everything from [`poll_transmit`](Self::poll_transmit) has
+    /// been handed out. Later calls return `false`.
+    #[must_use = "`true` is given once: the transport must then be half-closed"]
+    pub fn poll_shutdown(&mut self) -> bool {
+        self.closing.take_shutdown(&self.send)
     }
 
-    /// The next instant at which [`handle_timeout`](Self::handle_timeout)
-    /// should be called, if any timer is running.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        match &self.phase {
-            Phase::Done => None,
-            // The peer's answer may be among the bytes not yet parsed.
-            Phase::CloseSent { .. } if self.recv.unparsed => None,
-            Phase::CloseSent { deadline }
-            | Phase::CloseReceived { deadline, .. }
-            | Phase::AwaitingEof { deadline, .. } => *deadline,
-            Phase::Open => self.timers.next(&self.config, self.recv.unparsed),
-        }
+    /// Whether [`poll_shutdown`](Self::poll_shutdown) would return `true`
+    /// now, without taking it: for an adapter whose threads take turns
+    /// writing, to tell whether the one that wrote last left work behind.
+    pub fn is_shutdown_due(&self) -> bool {
+        self.closing.shutdown_due(&self.send)
     }
 
     /// The next event, if the bytes received so far make one. Call until it
@@ -472,10 +240,11 @@ impl Connection {
     /// a time: an application that stops polling stops the parsing, and its
     /// adapter should stop reading too, reading again only once this has
     /// returned `None`.
+    #[must_use = "events carry messages and the connection's end"]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.held = None;
+        self.lent_event = None;
         self.recv.settle();
-        if self.fast_path_open() {
+        if self.closing.is_reading() {
             if let Some(event) = self.whole_message() {
                 return Some(event);
             }
@@ -483,34 +252,35 @@ impl Connection {
         self.poll_event_general()
     }
 
-    /// Whether a whole message may be taken on the short path: reading,
-    /// with no event waiting to follow.
-    fn fast_path_open(&self) -> bool {
-        matches!(self.phase, Phase::Open | Phase::CloseSent { .. }) && self.follow_up.is_none()
-    }
-
     /// [`poll_event`](Self::poll_event) past its short path.
     fn poll_event_general(&mut self) -> Option<Event> {
         loop {
-            // A step may end the connection and leave its terminal event here.
-            if self.follow_up.is_some() {
-                return self.follow_up.take();
+            // A step may end the connection, and the end is an event.
+            if let Some(event) = self.closing.take_closed_event() {
+                return Some(event);
             }
-            match self.phase {
-                Phase::Done => return None,
-                Phase::Open | Phase::CloseSent { .. } => {}
-                Phase::CloseReceived { .. } | Phase::AwaitingEof { .. } => {
-                    return self.recv.eof.then(|| self.end_on_eof());
+            if !self.closing.is_reading() {
+                // Nothing more is read; only the transport's end is awaited.
+                if self.recv.eof && !self.closing.is_terminated() {
+                    self.recv.clear();
+                    self.closing.transport_ended(&mut self.send);
+                    continue;
                 }
+                return None;
             }
             match self.step() {
                 recv::Step::Event(event) => return Some(event),
                 recv::Step::Continue => continue,
                 recv::Step::NeedMore => {
-                    if self.recv.parsed_all() {
+                    if self.recv.input.parsed_all() == recv::Parsed::MoreBuffered {
                         continue;
                     }
-                    return self.recv.eof.then(|| self.end_on_eof());
+                    if self.recv.eof {
+                        self.recv.clear();
+                        self.closing.transport_ended(&mut self.send);
+                        continue;
+                    }
+                    return None;
                 }
             }
         }
@@ -540,136 +310,33 @@ impl Connection {
     /// assert_eq!(server.poll_event_ref(), Some(EventRef::Text("Hi")));
     /// assert_eq!(server.poll_event_ref(), None);
     /// ```
+    #[must_use = "events carry messages and the connection's end"]
     pub fn poll_event_ref(&mut self) -> Option<EventRef<'_>> {
-        self.held = None;
+        self.lent_event = None;
         self.recv.settle();
-        if self.fast_path_open() {
+        if self.closing.is_reading() {
             // Found first and lent after: a borrow returned on one path
             // only would keep `self` borrowed on the other.
             if let Some(frame) = self.whole_message_in_place() {
-                return Some(self.lend(frame));
+                return self.lend(frame);
             }
         }
-        self.held = self.poll_event_general();
-        self.held.as_ref().map(Event::as_event_ref)
+        self.lent_event = self.poll_event_general();
+        self.lent_event.as_ref().map(Event::as_event_ref)
     }
 
-    // ----- internals shared by the receive path and the timers -----
-
-    fn is_reading(&self) -> bool {
-        matches!(self.phase, Phase::Open | Phase::CloseSent { .. }) && !self.recv.eof
-    }
-
-    fn check_open(&self) -> Result<(), SendError> {
-        if self.close_sent || matches!(self.phase, Phase::Done) {
-            Err(SendError::Closed)
-        } else {
-            Ok(())
-        }
-    }
-
-    fn next_mask(&mut self) -> Option<[u8; 4]> {
-        self.mask_keys.as_mut().map(|keys| keys.next_key())
-    }
-
-    fn push_frame(&mut self, opcode: OpCode, fin: bool, payload: Bytes) {
-        let mask = self.next_mask();
-        self.out.push_frame(opcode, fin, 0, payload, mask);
-    }
-
-    /// Queues our close frame (no code: an empty payload). Nothing may follow
-    /// it, so a pong still owed for an earlier ping goes out first.
-    fn queue_close(&mut self, code: Option<CloseCode>, reason: &str) {
-        queue_close_in(
-            &mut self.out,
-            &mut self.mask_keys,
-            &mut self.pending_pong,
-            code,
-            reason,
-        );
-        self.close_sent = true;
-        self.sending = None;
-    }
-
-    /// Both close frames have been exchanged (RFC 6455 7.1.1): a server
-    /// closes the transport now; a client waits for the server to.
-    fn finish_closing_handshake(&mut self, frame: CloseFrame) {
-        self.recv.clear();
-        match self.role {
-            Role::Server => self.end(CloseReason::Clean(frame)),
-            Role::Client => {
-                self.phase = Phase::AwaitingEof {
-                    frame,
-                    deadline: self.close_deadline(),
-                };
-            }
-        }
-    }
+    // ----- what the receive path and the timers share -----
 
     /// The close timeout counted from the latest input or command.
     fn close_deadline(&self) -> Option<Instant> {
         self.now.checked_add(self.config.close_timeout)
     }
 
-    /// Ends the connection: `Closed(reason)` becomes the next event.
-    fn end(&mut self, reason: CloseReason) {
-        self.phase = Phase::Done;
-        self.shutdown = true;
-        self.pending_pong = None;
+    /// Fails the connection (RFC 6455 7.1.7): nothing more is read, our
+    /// close frame with `code` is queued unless one already was, and
+    /// `Closed(reason)` becomes the next event.
+    fn fail(&mut self, code: crate::CloseCode, text: &str, reason: CloseReason) {
         self.recv.clear();
-        self.follow_up = Some(Event::Closed(reason));
+        self.closing.fail(&mut self.send, code, text, reason);
     }
-
-    /// The transport ended, after every received frame was delivered.
-    fn end_on_eof(&mut self) -> Event {
-        // Clean only once both close frames were exchanged (RFC 6455 7.1.1);
-        // a peer that closes the transport before our reply ends abnormally.
-        let reason = match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::AwaitingEof { frame, .. } => CloseReason::Clean(frame),
-            _ => CloseReason::Abnormal,
-        };
-        self.end(reason);
-        self.follow_up
-            .take()
-            .unwrap_or(Event::Closed(CloseReason::Abnormal))
-    }
-}
-
-/// The RSV1 bit, which marks a compressed message (RFC 7692 6).
-const RSV1: u8 = 0b100;
-
-/// The frames of [`Connection::queue_close`], given the fields they touch:
-/// a pong still owed, then the close frame.
-fn queue_close_in(
-    out: &mut OutQueue,
-    mask_keys: &mut Option<Box<dyn MaskKeys>>,
-    pending_pong: &mut Option<Bytes>,
-    code: Option<CloseCode>,
-    reason: &str,
-) {
-    let mut push = |opcode, payload| {
-        let mask = mask_keys.as_mut().map(|keys| keys.next_key());
-        out.push_frame(opcode, true, 0, payload, mask);
-    };
-    if let Some(pong) = pending_pong.take() {
-        push(OpCode::Pong, pong);
-    }
-    let mut payload = BytesMut::new();
-    if let Some(code) = code {
-        payload.extend_from_slice(&code.0.to_be_bytes());
-        payload.extend_from_slice(truncate_utf8(reason, MAX_CLOSE_REASON).as_bytes());
-    }
-    push(OpCode::Close, payload.freeze());
-}
-
-/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
-fn truncate_utf8(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::{Connection, Phase};
+use super::closing::Phase;
+use super::Connection;
 use crate::close::{CloseCode, CloseReason, Timeout};
 use crate::config::Config;
 use crate::frame::OpCode;
@@ -85,69 +86,57 @@ impl Connection {
     /// with runtimes whose sleeps end up to a millisecond early).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
-        let unparsed = self.recv.unparsed;
-        match &self.phase {
-            Phase::Done => {}
-            Phase::CloseSent { deadline } => {
-                if !unparsed && passed(*deadline, now) {
-                    self.end(CloseReason::TimedOut(Timeout::Close));
-                }
-            }
-            Phase::CloseReceived { frame, deadline } => {
-                // The application did not answer the peer's close in time:
-                // echo it (RFC 6455 5.5.1) and end.
-                if passed(*deadline, now) {
-                    let code = (frame.code != CloseCode::NO_STATUS).then_some(frame.code);
-                    self.queue_close(code, "");
-                    self.end(CloseReason::TimedOut(Timeout::Close));
-                }
-            }
-            Phase::AwaitingEof { frame, deadline } => {
-                // RFC 6455 7.1.1: the server did not close the transport in
-                // time, so the client does.
-                if passed(*deadline, now) {
-                    let frame = frame.clone();
-                    self.end(CloseReason::Clean(frame));
-                }
-            }
+        // Deadlines that judge the peer's silence wait while received bytes
+        // are unparsed: the answer may be among them.
+        let unparsed = self.recv.input.unparsed();
+        match self.closing.phase() {
+            Phase::Closed(_) => {}
             Phase::Open => self.open_timers(now, unparsed),
+            Phase::CloseSent { .. } if unparsed => {}
+            Phase::CloseSent { .. } | Phase::CloseReceived { .. } | Phase::AwaitingEof { .. } => {
+                if self.closing.deadline_passed(&mut self.send, now) {
+                    self.recv.clear();
+                }
+            }
+        }
+    }
+
+    /// The next instant at which [`handle_timeout`](Self::handle_timeout)
+    /// should be called, if any timer is running.
+    #[must_use = "without handle_timeout at this instant, keepalive and close deadlines never fire"]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let unparsed = self.recv.input.unparsed();
+        match self.closing.phase() {
+            Phase::Closed(_) => None,
+            Phase::Open => self.timers.next(&self.config, unparsed),
+            // The peer's answer may be among the bytes not yet parsed.
+            Phase::CloseSent { .. } if unparsed => None,
+            _ => self.closing.deadline(),
         }
     }
 
     fn open_timers(&mut self, now: Instant, unparsed: bool) {
         if let Some((_, deadline)) = self.timers.awaiting_pong {
             if !unparsed && passed(deadline, now) {
-                self.fail_on_timeout(
-                    CloseCode::INTERNAL_ERROR,
-                    "keepalive timeout",
-                    Timeout::Pong,
-                );
+                let reason = CloseReason::TimedOut(Timeout::Pong);
+                self.fail(CloseCode::INTERNAL_ERROR, "keepalive timeout", reason);
                 return;
             }
         }
         if passed(self.timers.idle_due(&self.config), now) {
-            self.fail_on_timeout(CloseCode::GOING_AWAY, "idle timeout", Timeout::Idle);
+            let reason = CloseReason::TimedOut(Timeout::Idle);
+            self.fail(CloseCode::GOING_AWAY, "idle timeout", reason);
             return;
         }
         let ping_due = self.timers.awaiting_pong.is_none()
             && passed(self.timers.keepalive_due(&self.config, unparsed), now);
-        if ping_due && !self.close_sent {
+        if ping_due {
             let id = self.timers.pings_sent;
             self.timers.pings_sent += 1;
             let deadline = now.checked_add(self.config.pong_timeout);
             self.timers.awaiting_pong = Some((id, deadline));
-            self.push_frame(
-                OpCode::Ping,
-                true,
-                Bytes::copy_from_slice(&id.to_be_bytes()),
-            );
+            let payload = Bytes::copy_from_slice(&id.to_be_bytes());
+            self.send.push_frame(OpCode::Ping, true, 0, payload);
         }
-    }
-
-    fn fail_on_timeout(&mut self, code: CloseCode, reason: &str, timeout: Timeout) {
-        if !self.close_sent {
-            self.queue_close(Some(code), reason);
-        }
-        self.end(CloseReason::TimedOut(timeout));
     }
 }

@@ -157,6 +157,71 @@ impl FrameHeader {
     }
 }
 
+/// The header of a final, uncompressed text or binary frame with a 7- or
+/// 16-bit length: a whole message of under 64 KiB in one frame, the common
+/// case the connection takes on a short path of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ShortHeader {
+    /// [`OpCode::Text`] or [`OpCode::Binary`].
+    pub(crate) opcode: OpCode,
+    /// The masking key, if masked.
+    pub(crate) mask: Option<[u8; 4]>,
+    /// The payload length, below 65,536.
+    pub(crate) payload_len: usize,
+    /// The header's length: 2, 4, 6 or 8 bytes.
+    pub(crate) header_len: usize,
+}
+
+impl ShortHeader {
+    /// Reads the header at the front of `buf` when it is such a header,
+    /// complete, masked exactly when `masked` says. Anything else returns
+    /// `None` and is left to [`FrameHeader::parse`], which applies every
+    /// rule; where this returns a header, `parse` returns the same one
+    /// (tested over every first two bytes and length field below).
+    #[inline]
+    pub(crate) fn parse(buf: &[u8], masked: bool) -> Option<ShortHeader> {
+        // FIN set, RSV clear, text (0x1) or binary (0x2).
+        let [b0 @ (0x81 | 0x82), b1, ..] = *buf else {
+            return None;
+        };
+        if (b1 & 0x80 != 0) != masked {
+            return None;
+        }
+        let (payload_len, mut header_len) = match b1 & 0x7F {
+            // RFC 6455 5.2: "the minimal number of bytes MUST be used": a
+            // 16-bit length below 126 goes the general way, to be refused.
+            126 => match *buf {
+                [_, _, hi, lo, ..] if u16::from_be_bytes([hi, lo]) >= 126 => {
+                    (usize::from(u16::from_be_bytes([hi, lo])), 4)
+                }
+                _ => return None,
+            },
+            // A 64-bit length means at least 64 KiB, where the header costs
+            // nothing next to the payload.
+            127 => return None,
+            n => (usize::from(n), 2),
+        };
+        let mut mask = None;
+        if masked {
+            let [k0, k1, k2, k3] = *buf.get(header_len..header_len + 4)? else {
+                return None;
+            };
+            mask = Some([k0, k1, k2, k3]);
+            header_len += 4;
+        }
+        Some(ShortHeader {
+            opcode: if b0 == 0x81 {
+                OpCode::Text
+            } else {
+                OpCode::Binary
+            },
+            mask,
+            payload_len,
+            header_len,
+        })
+    }
+}
+
 #[inline]
 fn read_u16(buf: &[u8]) -> Option<u16> {
     match *buf {
@@ -170,5 +235,59 @@ fn read_u64(buf: &[u8]) -> Option<u64> {
     match *buf {
         [a, b, c, d, e, f, g, h, ..] => Some(u64::from_be_bytes([a, b, c, d, e, f, g, h])),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Headers built from every first two bytes, with length fields around
+    /// the encoding boundaries and a mask key, cut at every length.
+    fn candidates() -> impl Iterator<Item = Vec<u8>> {
+        let lengths: [&[u8]; 6] = [
+            &[],
+            &[0, 125],
+            &[0, 126],
+            &[0xff, 0xff],
+            &[0, 0, 0, 0, 0, 1, 0, 0],
+            &[0, 0, 0, 0, 0, 0, 0, 5],
+        ];
+        (0..=0xffffu32).flat_map(move |b| {
+            lengths.into_iter().flat_map(move |ext| {
+                let mut full = vec![(b >> 8) as u8, b as u8];
+                full.extend_from_slice(ext);
+                full.extend_from_slice(&[9, 8, 7, 6]);
+                (0..=full.len()).map(move |cut| full[..cut].to_vec())
+            })
+        })
+    }
+
+    #[test]
+    fn the_short_header_agrees_with_the_full_parse() {
+        for buf in candidates() {
+            let full = FrameHeader::parse(&buf);
+            for masked in [false, true] {
+                let short = ShortHeader::parse(&buf, masked);
+                let expected = match full {
+                    Ok(Some((h, len)))
+                        if h.fin
+                            && h.rsv == 0
+                            && matches!(h.opcode, OpCode::Text | OpCode::Binary)
+                            && h.payload_len <= 0xffff
+                            && h.mask.is_some() == masked =>
+                    {
+                        Some(ShortHeader {
+                            opcode: h.opcode,
+                            mask: h.mask,
+                            payload_len: h.payload_len as usize,
+                            header_len: len,
+                        })
+                    }
+                    _ => None,
+                };
+                assert_eq!(short, expected, "{buf:02x?}, masked {masked}");
+            }
+        }
     }
 }

@@ -5,6 +5,8 @@ mod header;
 mod mask;
 mod opcode;
 
+pub(crate) use header::ShortHeader;
 pub use header::{FrameHeader, MAX_HEADER_LEN};
 pub use mask::{apply_mask, apply_mask_naive};
+pub(crate) use mask::{extend_frame_unmasked, extend_unmasked};
 pub use opcode::OpCode;
