@@ -445,14 +445,14 @@ fn utf8(c: &mut Criterion) {
 // ----- the opening handshake, both ends, in memory -----
 
 fn handshake(c: &mut Criterion) {
-    use weft_proto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
+    use weft_proto::handshake::{Accept, ClientHandshake, OutgoingRequest, ServerHandshake};
     let mut group = c.benchmark_group("handshake");
     group.throughput(Throughput::Elements(1));
     group.bench_function("weft", |b| {
         b.iter(|| {
             let now = Instant::now();
             let client = ClientHandshake::new(
-                ClientRequest::new("example.com", "/chat"),
+                OutgoingRequest::new("example.com", "/chat"),
                 Config::default(),
                 *b"0123456789abcdef",
                 now,

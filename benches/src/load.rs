@@ -48,7 +48,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
-use weft_proto::handshake::{ClientHandshake, ClientRequest};
+use weft_proto::handshake::{ClientHandshake, OutgoingRequest};
 use weft_proto::{CloseCode, Config, Connection, Event, Utf8Bytes};
 use weft_tokio::{ClientOptions, Message, OsRandom, WsUrl};
 
@@ -731,7 +731,7 @@ impl ProtoClient {
             .map_err(|e| format!("connecting to {}: {e}", url.authority()))?;
         tcp.set_nodelay(true).map_err(io("TCP_NODELAY"))?;
         let mut random = OsRandom::new().map_err(io("randomness"))?;
-        let request = ClientRequest::new(url.host_header(), url.target.clone());
+        let request = OutgoingRequest::new(url.host_header(), url.target.clone());
         let mut handshake =
             ClientHandshake::new(request, client_config(), random.nonce(), Instant::now())
                 .map_err(|e| e.to_string())?;

@@ -99,9 +99,9 @@ pub fn test_cert() -> TestCert {
 /// returns the stream and a connection for it, so a test can then misbehave
 /// (go silent, vanish mid-frame) as no real client would.
 pub fn raw_client(addr: std::net::SocketAddr) -> (TcpStream, Connection) {
-    use weft_proto::handshake::{ClientHandshake, ClientRequest};
+    use weft_proto::handshake::{ClientHandshake, OutgoingRequest};
     let mut stream = TcpStream::connect(addr).expect("connect");
-    let request = ClientRequest::new(addr.to_string(), "/");
+    let request = OutgoingRequest::new(addr.to_string(), "/");
     let config = weft_proto::Config::default();
     let mut handshake =
         ClientHandshake::new(request, config, [9; 16], Instant::now()).expect("request");

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use weft_proto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
+use weft_proto::handshake::{Accept, ClientHandshake, OutgoingRequest, ServerHandshake};
 use weft_proto::{CloseCode, CloseReason, Config, Event};
 use weft_tests::run;
 
@@ -49,7 +49,7 @@ fn client_and_server_exchange_messages_and_close_over_tcp() {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let request = ClientRequest::new(addr.to_string(), "/");
+    let request = OutgoingRequest::new(addr.to_string(), "/");
     let mut hs = ClientHandshake::new(request, Config::default(), [3; 16], Instant::now()).unwrap();
     let mut out = Vec::new();
     hs.write_request(&mut out);

@@ -364,3 +364,28 @@ fn the_handshake_timeout_bounds_a_tls_handshake_that_never_answers() {
         "{result:?}"
     );
 }
+
+/// A decision the handshake cannot write (a status that refuses nothing, a
+/// subprotocol the client did not offer) reaches the client as a 500, and
+/// the server's `accept_with` fails with the reason.
+#[test]
+fn an_answer_that_cannot_be_written_is_a_500() {
+    type Decide = fn(&weft_std::IncomingRequest) -> Result<Accept, Reject>;
+    let decisions: [Decide; 2] = [
+        |_| Err(Reject::new(99)),
+        |_| Ok(Accept::new().subprotocol("never-offered")),
+    ];
+    for decide in decisions {
+        let (addr, server) =
+            serve_one(move |tcp| accept_with(tcp, Config::default(), decide).err());
+        let result = connect(&format!("ws://{addr}/"));
+        let Err(Error::Handshake(HandshakeError::Rejected(response))) = result else {
+            panic!("expected a 500, got {:?}", result.map(|_| ()));
+        };
+        assert_eq!(response.status, 500);
+        assert!(matches!(
+            server.join().unwrap(),
+            Some(Error::Handshake(HandshakeError::InvalidInput(_)))
+        ));
+    }
+}

@@ -1,7 +1,9 @@
 //! The messages an adapter reads and sends.
 
+use std::time::Instant;
+
 use bytes::Bytes;
-use weft_proto::{CloseFrame, Fragment, Utf8Bytes};
+use weft_proto::{CloseCode, CloseFrame, Connection, Fragment, SendError, Utf8Bytes};
 
 /// A message read from or sent on a WebSocket.
 ///
@@ -40,6 +42,21 @@ impl Message {
     /// Whether this is a text or binary message.
     pub fn is_data(&self) -> bool {
         matches!(self, Message::Text(_) | Message::Binary(_))
+    }
+
+    /// Hands the message to `conn` as the command it stands for: text and
+    /// binary are sent, `Close` starts or answers the closing handshake
+    /// (with 1000 for `None`; the close timeout counts from `now`).
+    pub fn send_on(self, conn: &mut Connection, now: Instant) -> Result<(), SendError> {
+        match self {
+            Message::Text(text) => conn.send_text(text),
+            Message::Binary(data) => conn.send_binary(data),
+            Message::Ping(data) => conn.ping(data),
+            Message::Pong(data) => conn.pong(data),
+            Message::Close(None) => conn.close(now, CloseCode::NORMAL, ""),
+            Message::Close(Some(frame)) => conn.close(now, frame.code, &frame.reason),
+            Message::Fragment(f) => conn.send_fragment(f.kind, f.data, f.is_last),
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use weft_proto::handshake::ClientRequest;
+use weft_proto::handshake::OutgoingRequest;
 use weft_proto::Config;
 
 use crate::WsUrl;
@@ -101,8 +101,8 @@ impl ClientOptions {
     }
 
     /// The handshake request for `url` with these options.
-    pub fn request(&self, url: &WsUrl) -> ClientRequest {
-        let mut request = ClientRequest::new(url.host_header(), url.target.clone());
+    pub fn request(&self, url: &WsUrl) -> OutgoingRequest {
+        let mut request = OutgoingRequest::new(url.host_header(), url.target.clone());
         if let Some(origin) = &self.origin {
             request = request.origin(origin.clone());
         }

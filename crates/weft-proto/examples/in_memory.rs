@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use weft_proto::frame::{apply_mask, FrameHeader, OpCode};
-use weft_proto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
+use weft_proto::handshake::{Accept, ClientHandshake, OutgoingRequest, ServerHandshake};
 use weft_proto::{CloseCode, Config, Connection, Event};
 
 /// Prints each frame in `wire` (a whole number of frames) as it would be seen
@@ -56,7 +56,7 @@ fn main() {
     let now = Instant::now();
 
     // The opening handshake.
-    let request = ClientRequest::new("example.com", "/chat").subprotocol("chat.v1");
+    let request = OutgoingRequest::new("example.com", "/chat").subprotocol("chat.v1");
     let mut client_hs =
         ClientHandshake::new(request, Config::default(), [42; 16], now).expect("a valid request");
     let mut server_hs = ServerHandshake::new(Config::default(), now);

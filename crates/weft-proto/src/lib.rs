@@ -68,7 +68,7 @@
 //! use std::time::Instant;
 //!
 //! use bytes::Buf;
-//! use weft_proto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
+//! use weft_proto::handshake::{Accept, ClientHandshake, OutgoingRequest, ServerHandshake};
 //! use weft_proto::{CloseCode, Config, Connection, Event};
 //!
 //! /// Writes everything the connection has queued, then half-closes if asked.
@@ -149,7 +149,7 @@
 //!
 //!     // The client sends two messages, reads the echoes, closes.
 //!     let mut stream = TcpStream::connect(addr)?;
-//!     let request = ClientRequest::new(addr.to_string(), "/echo");
+//!     let request = OutgoingRequest::new(addr.to_string(), "/echo");
 //!     // Adapters draw the nonce and mask keys from the OS's secure generator.
 //!     let nonce = *b"sixteen byte key";
 //!     let mut handshake =

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use common::{client_frame, events, server_frame};
 use weft_proto::handshake::{
-    accept_key, Accept, ClientHandshake, ClientRequest, HandshakeError, Reject, ServerHandshake,
+    accept_key, Accept, ClientHandshake, HandshakeError, OutgoingRequest, Reject, ServerHandshake,
 };
 use weft_proto::{Config, Event};
 
@@ -29,14 +29,14 @@ Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
 // ---------------------------------------------------------------------------
 
 /// A client handshake for `request` keyed with [`NONCE`].
-fn client_with(request: ClientRequest, config: Config, now: Instant) -> ClientHandshake {
+fn client_with(request: OutgoingRequest, config: Config, now: Instant) -> ClientHandshake {
     ClientHandshake::new(request, config, NONCE, now).expect("valid request")
 }
 
 /// A plain client handshake for `/chat` on `example.com`.
 fn plain_client(now: Instant) -> ClientHandshake {
     client_with(
-        ClientRequest::new("example.com", "/chat"),
+        OutgoingRequest::new("example.com", "/chat"),
         Config::default(),
         now,
     )
@@ -175,7 +175,7 @@ fn accept_key_matches_rfc_1_3_example() {
 #[test]
 fn client_request_bytes_are_exact_with_every_option() {
     let now = Instant::now();
-    let request = ClientRequest::new("server.example.com:8080", "/chat?room=1")
+    let request = OutgoingRequest::new("server.example.com:8080", "/chat?room=1")
         .origin("http://example.com")
         .subprotocol("chat")
         .subprotocol("superchat")
@@ -220,7 +220,7 @@ fn client_key_is_base64_of_the_16_byte_nonce() {
     let now = Instant::now();
     let nonce = [0u8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
     let handshake = ClientHandshake::new(
-        ClientRequest::new("example.com", "/"),
+        OutgoingRequest::new("example.com", "/"),
         Config::default(),
         nonce,
         now,
@@ -239,7 +239,7 @@ fn client_key_is_base64_of_the_16_byte_nonce() {
 #[test]
 fn client_request_is_accepted_by_the_server_handshake() {
     let now = Instant::now();
-    let request = ClientRequest::new("example.com", "/chat?room=1")
+    let request = OutgoingRequest::new("example.com", "/chat?room=1")
         .origin("https://example.com")
         .subprotocol("chat")
         .subprotocol("superchat")
@@ -261,7 +261,7 @@ fn client_request_is_accepted_by_the_server_handshake() {
 fn client_new_rejects_line_breaks_and_nul_in_header_values() {
     let now = Instant::now();
     for value in ["a\r\nX-Injected: 1", "a\nb", "a\rb", "a\0b"] {
-        let request = ClientRequest::new("example.com", "/").header("X-Custom", value);
+        let request = OutgoingRequest::new("example.com", "/").header("X-Custom", value);
         let result = ClientHandshake::new(request, Config::default(), NONCE, now);
         assert!(
             matches!(result, Err(HandshakeError::InvalidInput(_))),
@@ -282,7 +282,7 @@ fn client_new_rejects_header_names_that_are_not_tokens() {
         "X(1)",
         "X\tY",
     ] {
-        let request = ClientRequest::new("example.com", "/").header(name, "v");
+        let request = OutgoingRequest::new("example.com", "/").header(name, "v");
         let result = ClientHandshake::new(request, Config::default(), NONCE, now);
         assert!(
             matches!(result, Err(HandshakeError::InvalidInput(_))),
@@ -295,11 +295,11 @@ fn client_new_rejects_header_names_that_are_not_tokens() {
 fn client_new_rejects_injection_through_host_origin_subprotocol_and_extension() {
     let now = Instant::now();
     let requests = [
-        ClientRequest::new("example.com\r\nX-Injected: 1", "/"),
-        ClientRequest::new("", "/"),
-        ClientRequest::new("example.com", "/").origin("http://a\r\nX-Injected: 1"),
-        ClientRequest::new("example.com", "/").subprotocol("chat\r\nX-Injected: 1"),
-        ClientRequest::new("example.com", "/").extension("deflate\nX-Injected: 1"),
+        OutgoingRequest::new("example.com\r\nX-Injected: 1", "/"),
+        OutgoingRequest::new("", "/"),
+        OutgoingRequest::new("example.com", "/").origin("http://a\r\nX-Injected: 1"),
+        OutgoingRequest::new("example.com", "/").subprotocol("chat\r\nX-Injected: 1"),
+        OutgoingRequest::new("example.com", "/").extension("deflate\nX-Injected: 1"),
     ];
     for request in requests {
         let shown = format!("{request:?}");
@@ -323,7 +323,7 @@ fn client_new_rejects_target_without_leading_slash_or_with_whitespace() {
         "/chat\r\nX-Injected: 1",
         "/chat\tx",
     ] {
-        let request = ClientRequest::new("example.com", target);
+        let request = OutgoingRequest::new("example.com", target);
         let result = ClientHandshake::new(request, Config::default(), NONCE, now);
         assert!(
             matches!(result, Err(HandshakeError::InvalidInput(_))),
@@ -335,7 +335,7 @@ fn client_new_rejects_target_without_leading_slash_or_with_whitespace() {
 #[test]
 fn client_new_accepts_ordinary_header_values() {
     let now = Instant::now();
-    let request = ClientRequest::new("example.com", "/a/b?c=d&e=f")
+    let request = OutgoingRequest::new("example.com", "/a/b?c=d&e=f")
         .header("X-Token_1.a~b", "value: with colon, comma\tand tab")
         .header("Cookie", "a=1; b=2");
     let handshake = client_with(request, Config::default(), now);
@@ -541,7 +541,7 @@ fn client_rejects_missing_or_wrong_connection() {
 #[test]
 fn client_returns_offered_subprotocol_chosen_by_server() {
     let now = Instant::now();
-    let request = ClientRequest::new("example.com", "/chat")
+    let request = OutgoingRequest::new("example.com", "/chat")
         .subprotocol("chat")
         .subprotocol("superchat");
     let mut handshake = client_with(request, Config::default(), now);
@@ -555,7 +555,7 @@ fn client_returns_offered_subprotocol_chosen_by_server() {
 #[test]
 fn client_rejects_subprotocol_not_offered() {
     let now = Instant::now();
-    let request = ClientRequest::new("example.com", "/chat").subprotocol("chat");
+    let request = OutgoingRequest::new("example.com", "/chat").subprotocol("chat");
     let mut handshake = client_with(request, Config::default(), now);
     assert_eq!(
         handshake.handle_data(&good_101_with(&["Sec-WebSocket-Protocol: mqtt"])),
@@ -576,7 +576,7 @@ fn client_rejects_subprotocol_when_none_was_offered() {
 #[test]
 fn client_rejects_more_than_one_subprotocol_in_response() {
     let now = Instant::now();
-    let request = ClientRequest::new("example.com", "/chat")
+    let request = OutgoingRequest::new("example.com", "/chat")
         .subprotocol("chat")
         .subprotocol("superchat");
     let mut handshake = client_with(request, Config::default(), now);
@@ -598,7 +598,7 @@ fn client_rejects_more_than_one_subprotocol_in_response() {
 fn client_returns_offered_extension_accepted_by_server() {
     let now = Instant::now();
     // An extension the core does not implement: the application handles it.
-    let request = ClientRequest::new("example.com", "/chat").extension("x-custom; level=2");
+    let request = OutgoingRequest::new("example.com", "/chat").extension("x-custom; level=2");
     let mut handshake = client_with(request, Config::default(), now);
     let response = handshake
         .handle_data(&good_101_with(&[
@@ -612,7 +612,7 @@ fn client_returns_offered_extension_accepted_by_server() {
 #[test]
 fn client_rejects_extension_not_offered() {
     let now = Instant::now();
-    let request = ClientRequest::new("example.com", "/chat").extension("permessage-deflate");
+    let request = OutgoingRequest::new("example.com", "/chat").extension("permessage-deflate");
     let mut handshake = client_with(request, Config::default(), now);
     assert_eq!(
         handshake.handle_data(&good_101_with(&[
@@ -642,7 +642,7 @@ fn client_rejects_extension_when_none_was_offered() {
 fn client_rejects_response_head_larger_than_limit() {
     let now = Instant::now();
     let config = Config::default().max_handshake_size(256);
-    let mut handshake = client_with(ClientRequest::new("example.com", "/"), config, now);
+    let mut handshake = client_with(OutgoingRequest::new("example.com", "/"), config, now);
     assert_eq!(
         handshake.handle_data(b"HTTP/1.1 101 Switching Protocols\r\nX-Filler: "),
         Ok(None)
@@ -1040,7 +1040,7 @@ Set-Cookie: session=abc; HttpOnly\r\n\
 #[test]
 fn server_accept_response_satisfies_the_client() {
     let now = Instant::now();
-    let request = ClientRequest::new("example.com", "/chat")
+    let request = OutgoingRequest::new("example.com", "/chat")
         .subprotocol("chat")
         .subprotocol("superchat");
     let mut client = client_with(request, Config::default(), now);
@@ -1768,7 +1768,7 @@ fn server_without_handshake_timeout_never_times_out() {
 fn client_poll_timeout_is_creation_plus_handshake_timeout() {
     let now = Instant::now();
     let config = Config::default().handshake_timeout(Some(Duration::from_secs(3)));
-    let mut handshake = client_with(ClientRequest::new("example.com", "/"), config, now);
+    let mut handshake = client_with(OutgoingRequest::new("example.com", "/"), config, now);
     assert_eq!(handshake.poll_timeout(), Some(now + Duration::from_secs(3)));
     assert_eq!(handshake.handle_data(&GOOD_101[..10]), Ok(None));
     assert_eq!(handshake.poll_timeout(), Some(now + Duration::from_secs(3)));
@@ -1788,7 +1788,7 @@ fn client_default_handshake_timeout_is_10_seconds() {
 fn client_handle_timeout_before_deadline_is_ok() {
     let now = Instant::now();
     let config = Config::default().handshake_timeout(Some(Duration::from_secs(3)));
-    let mut handshake = client_with(ClientRequest::new("example.com", "/"), config, now);
+    let mut handshake = client_with(OutgoingRequest::new("example.com", "/"), config, now);
     assert_eq!(
         handshake.handle_timeout(now + Duration::from_secs(3) - Duration::from_nanos(1)),
         Ok(())
@@ -1800,7 +1800,11 @@ fn client_handle_timeout_before_deadline_is_ok() {
 fn client_handle_timeout_at_and_after_deadline_times_out() {
     let now = Instant::now();
     let config = Config::default().handshake_timeout(Some(Duration::from_secs(3)));
-    let mut at = client_with(ClientRequest::new("example.com", "/"), config.clone(), now);
+    let mut at = client_with(
+        OutgoingRequest::new("example.com", "/"),
+        config.clone(),
+        now,
+    );
     let error = at.handle_timeout(now + Duration::from_secs(3)).unwrap_err();
     assert_eq!(error, HandshakeError::TimedOut);
     assert_eq!(error.status(), Some(408));
@@ -1810,7 +1814,7 @@ fn client_handle_timeout_at_and_after_deadline_times_out() {
         HandshakeError::NotReady
     );
 
-    let mut after = client_with(ClientRequest::new("example.com", "/"), config, now);
+    let mut after = client_with(OutgoingRequest::new("example.com", "/"), config, now);
     assert_eq!(after.handle_data(&GOOD_101[..10]), Ok(None));
     assert_eq!(
         after.handle_timeout(now + Duration::from_secs(30)),
@@ -1822,7 +1826,7 @@ fn client_handle_timeout_at_and_after_deadline_times_out() {
 fn client_poll_timeout_is_none_after_response_completes() {
     let now = Instant::now();
     let config = Config::default().handshake_timeout(Some(Duration::from_secs(3)));
-    let mut handshake = client_with(ClientRequest::new("example.com", "/"), config, now);
+    let mut handshake = client_with(OutgoingRequest::new("example.com", "/"), config, now);
     handshake.handle_data(GOOD_101).unwrap().unwrap();
     assert_eq!(handshake.poll_timeout(), None);
     assert_eq!(
@@ -1836,7 +1840,7 @@ fn client_poll_timeout_is_none_after_response_completes() {
 fn client_without_handshake_timeout_never_times_out() {
     let now = Instant::now();
     let mut handshake = client_with(
-        ClientRequest::new("example.com", "/"),
+        OutgoingRequest::new("example.com", "/"),
         Config::default().handshake_timeout(None),
         now,
     );
@@ -1874,7 +1878,7 @@ fn client_rejection_body_is_capped_at_4_kib() {
 fn client_new_rejects_subprotocols_that_are_not_tokens() {
     let now = Instant::now();
     for protocol in ["", "a,b", "chat v2", "a;b", "a/b", "ch\u{e9}t", "a\u{7f}"] {
-        let request = ClientRequest::new("example.com", "/").subprotocol(protocol);
+        let request = OutgoingRequest::new("example.com", "/").subprotocol(protocol);
         let result = ClientHandshake::new(request, Config::default(), NONCE, now);
         assert!(
             matches!(result, Err(HandshakeError::InvalidInput(_))),
@@ -1887,7 +1891,7 @@ fn client_new_rejects_subprotocols_that_are_not_tokens() {
 #[test]
 fn client_new_rejects_duplicate_subprotocols() {
     let now = Instant::now();
-    let request = ClientRequest::new("example.com", "/")
+    let request = OutgoingRequest::new("example.com", "/")
         .subprotocol("chat")
         .subprotocol("chat");
     let result = ClientHandshake::new(request, Config::default(), NONCE, now);
@@ -1902,7 +1906,7 @@ fn client_new_rejects_duplicate_subprotocols() {
 #[test]
 fn client_new_rejects_target_with_fragment() {
     let now = Instant::now();
-    let request = ClientRequest::new("example.com", "/chat#section");
+    let request = OutgoingRequest::new("example.com", "/chat#section");
     let result = ClientHandshake::new(request, Config::default(), NONCE, now);
     assert!(
         matches!(result, Err(HandshakeError::InvalidInput(_))),
@@ -1924,7 +1928,7 @@ fn client_skips_interim_1xx_response_before_101() {
 }
 
 /// RFC 6455 4.2.1, item 1: the Request-URI is the resource name "or an
-/// absolute HTTP/HTTPS URI containing the /resource name/"; `Request::path`
+/// absolute HTTP/HTTPS URI containing the /resource name/"; `IncomingRequest::path`
 /// is documented as "the path part of the target".
 #[test]
 fn server_request_path_of_absolute_form_target_is_the_resource_path() {
@@ -1991,7 +1995,7 @@ fn reject_refuses_a_second_content_length() {
 fn endless_interim_responses_are_bounded_by_the_head_limit() {
     let now = Instant::now();
     let config = Config::default().max_handshake_size(1024);
-    let mut client = client_with(ClientRequest::new("example.com", "/"), config, now);
+    let mut client = client_with(OutgoingRequest::new("example.com", "/"), config, now);
     let interim = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(1000);
     let result = client.handle_data(&interim);
     assert_eq!(result, Err(HandshakeError::TooLarge { limit: 1024 }));
@@ -2106,4 +2110,49 @@ fn a_rejection_whose_body_never_ends_is_reported_at_the_timeout() {
         panic!("expected the rejection");
     };
     assert_eq!((r.status, &r.body[..]), (403, &b"3\r\nno!\r\n"[..]));
+}
+
+/// `respond` writes the application's decision, or a 500 where that
+/// decision cannot be written, and says which.
+#[test]
+fn respond_answers_500_when_the_decision_cannot_be_written() {
+    use weft_proto::handshake::Responded;
+    let request = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    let decisions = [
+        (Ok(Accept::new()), Some("HTTP/1.1 101 ")),
+        (Err(Reject::new(404).body("no")), Some("HTTP/1.1 404 ")),
+        // Not offered by the client.
+        (Ok(Accept::new().subprotocol("chat")), None),
+        // A header the handshake writes itself.
+        (Ok(Accept::new().header("Sec-WebSocket-Accept", "x")), None),
+        // No status to refuse with.
+        (Err(Reject::new(101)), None),
+        (Err(Reject::new(404).header("Bad\r\nName", "x")), None),
+    ];
+    for (decision, written) in decisions {
+        let mut handshake = ServerHandshake::new(Config::default(), Instant::now());
+        handshake.handle_data(request).unwrap().unwrap();
+        let mut out = Vec::new();
+        let outcome = handshake.respond(decision.clone(), &mut out);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        match written {
+            Some(status) => {
+                assert!(text.starts_with(status), "{decision:?}: {text}");
+                assert!(matches!(
+                    outcome,
+                    Responded::Accepted | Responded::Rejected(404)
+                ));
+            }
+            None => {
+                assert!(text.starts_with("HTTP/1.1 500 "), "{decision:?}: {text}");
+                assert!(
+                    matches!(outcome, Responded::Failed(HandshakeError::InvalidInput(_))),
+                    "{decision:?}: {outcome:?}"
+                );
+                // Only an accepted handshake becomes a connection.
+                assert!(handshake.into_connection(Instant::now()).is_err());
+            }
+        }
+    }
 }

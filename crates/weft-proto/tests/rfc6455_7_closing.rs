@@ -424,3 +424,74 @@ fn close_timeout_too_long_to_represent_means_never() {
     s.handle_timeout(now + secs(1_000_000));
     assert!(events_of(&mut s).is_empty());
 }
+
+#[test]
+fn poll_shutdown_is_true_once() {
+    let mut pair = Pair::new();
+    pair.server
+        .close(pair.now, CloseCode::NORMAL, "done")
+        .unwrap();
+    pair.drive();
+    assert!(pair.server_shut && pair.client_shut);
+    // `drive` took the one `true` of each side; it is not given again.
+    assert!(!pair.server.poll_shutdown());
+    assert!(!pair.client.poll_shutdown());
+    assert!(!pair.server.is_shutdown_due());
+}
+
+#[test]
+fn poll_shutdown_waits_for_the_last_transmit() {
+    let mut pair = Pair::new();
+    pair.client.close(pair.now, CloseCode::NORMAL, "").unwrap();
+    let wire = pair.client.poll_transmit().unwrap().to_vec();
+    pair.server.handle_data(pair.now, &wire);
+    while pair.server.poll_event().is_some() {}
+    // The server has ended, but its echo is not yet handed out.
+    assert!(!pair.server.is_shutdown_due());
+    assert!(!pair.server.poll_shutdown());
+    assert!(pair.server.poll_transmit().is_some());
+    assert!(pair.server.is_shutdown_due());
+    assert!(pair.server.poll_shutdown());
+    assert!(!pair.server.poll_shutdown());
+}
+
+#[test]
+fn the_close_reason_is_kept_after_the_closed_event() {
+    let mut pair = Pair::new();
+    assert_eq!(pair.client.close_reason(), None);
+    pair.client
+        .close(pair.now, CloseCode::GOING_AWAY, "later")
+        .unwrap();
+    assert_eq!(pair.client.close_reason(), None);
+    pair.drive();
+    let (c, s) = pair.take_events();
+    assert_eq!(closed_reason(&c), pair.client.close_reason());
+    assert_eq!(closed_reason(&s), pair.server.close_reason());
+    assert_eq!(
+        pair.server.close_reason(),
+        Some(&CloseReason::Clean(CloseFrame::new(
+            CloseCode::GOING_AWAY,
+            "later"
+        )))
+    );
+    // Polling on after the end changes nothing.
+    assert_eq!(pair.server.poll_event(), None);
+    assert!(pair
+        .server
+        .close_reason()
+        .is_some_and(CloseReason::is_clean));
+}
+
+#[test]
+fn a_protocol_failure_is_kept_as_the_close_reason() {
+    let now = Instant::now();
+    let mut server = server(Config::default(), now);
+    // A reserved opcode.
+    let events = feed(&mut server, now, &client_frame(0x83, b""));
+    assert_eq!(closed_reason(&events), server.close_reason());
+    assert!(matches!(
+        server.close_reason(),
+        Some(CloseReason::Protocol(ProtocolError::ReservedOpcode(3)))
+    ));
+    assert!(server.is_terminated());
+}

@@ -577,9 +577,9 @@ fn window_values_are_plain_decimals() {
 
 #[test]
 fn a_permessage_deflate_offer_made_by_hand_is_refused() {
-    use weft_proto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
+    use weft_proto::handshake::{Accept, ClientHandshake, OutgoingRequest, ServerHandshake};
     let now = Instant::now();
-    let request = ClientRequest::new("example.com", "/")
+    let request = OutgoingRequest::new("example.com", "/")
         .extension("permessage-deflate; client_max_window_bits=10");
     let mut client = ClientHandshake::new(request, Config::default(), [1; 16], now).unwrap();
     let mut server = ServerHandshake::new(with_deflate(DeflateConfig::default()), now);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use weft_io::{Error, Message};
 use weft_proto::bytes::Buf;
-use weft_proto::{CloseCode, CloseReason, Connection, Event, Transmit};
+use weft_proto::{Connection, Transmit};
 
 use crate::Transport;
 
@@ -29,38 +29,9 @@ pub(crate) fn write_transmit<W: Write + ?Sized>(w: &mut W, mut t: Transmit) -> i
     Ok(())
 }
 
-/// What an event means to a reader: a message to hand out, or the end.
-pub(crate) enum Received {
-    Message(Message),
-    Ended(CloseReason),
-}
-
-pub(crate) fn read_of(event: Event) -> Option<Received> {
-    Some(Received::Message(match event {
-        Event::Text(t) => Message::Text(t),
-        Event::Binary(b) => Message::Binary(b),
-        Event::Ping(p) => Message::Ping(p),
-        Event::Pong(p) => Message::Pong(p),
-        Event::CloseReceived(frame) => Message::Close(Some(frame)),
-        Event::Fragment(f) => Message::Fragment(f),
-        Event::Closed(reason) => return Some(Received::Ended(reason)),
-        // A kind of event this adapter does not know yet.
-        _ => return None,
-    }))
-}
-
 /// Hands a message to the connection as a command.
 pub(crate) fn command(conn: &mut Connection, message: Message) -> Result<(), Error> {
-    let result = match message {
-        Message::Text(t) => conn.send_text(t),
-        Message::Binary(b) => conn.send_binary(b),
-        Message::Ping(p) => conn.ping(p),
-        Message::Pong(p) => conn.pong(p),
-        Message::Close(None) => conn.close(Instant::now(), CloseCode::NORMAL, ""),
-        Message::Close(Some(f)) => conn.close(Instant::now(), f.code, &f.reason),
-        Message::Fragment(f) => conn.send_fragment(f.kind, f.data, f.is_last),
-    };
-    result.map_err(Error::Send)
+    message.send_on(conn, Instant::now()).map_err(Error::Send)
 }
 
 /// What to do before the next read.
@@ -104,17 +75,7 @@ pub(crate) fn feed(conn: &mut Connection, result: io::Result<usize>, buf: &[u8])
             conn.handle_timeout(now)
         }
         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::ConnectionReset
-                    | io::ErrorKind::ConnectionAborted
-                    | io::ErrorKind::BrokenPipe
-                    | io::ErrorKind::UnexpectedEof
-            ) =>
-        {
-            conn.handle_eof(now)
-        }
+        Err(e) if weft_io::is_abrupt_close(&e) => conn.handle_eof(now),
         Err(e) => {
             conn.handle_eof(now);
             return Err(e);

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use weft_io::{ClientOptions, Error, OsRandom, WsUrl};
 use weft_proto::handshake::{
-    Accept, ClientHandshake, HandshakeError, Reject, Request, Response, ServerHandshake,
+    Accept, Acceptance, ClientHandshake, HandshakeError, IncomingRequest, Reject, Responded,
+    ServerHandshake,
 };
 use weft_proto::Config;
 
@@ -23,7 +24,7 @@ use crate::{MaybeTlsStream, Transport, WebSocket};
 /// }
 /// # Ok::<(), weft_std::Error>(())
 /// ```
-pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
+pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Acceptance), Error> {
     connect_with(url, ClientOptions::default())
 }
 
@@ -32,7 +33,7 @@ pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Response), Error
 pub fn connect_with(
     url: &str,
     options: ClientOptions,
-) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
+) -> Result<(WebSocket<MaybeTlsStream>, Acceptance), Error> {
     let url = WsUrl::parse(url)?;
     let start = Instant::now();
     let deadline = options
@@ -162,7 +163,7 @@ pub fn client<S: Transport>(
     stream: S,
     url: &WsUrl,
     options: ClientOptions,
-) -> Result<(WebSocket<S>, Response), Error> {
+) -> Result<(WebSocket<S>, Acceptance), Error> {
     handshake_client(stream, url, options, Instant::now())
 }
 
@@ -172,7 +173,7 @@ fn handshake_client<S: Transport>(
     url: &WsUrl,
     options: ClientOptions,
     start: Instant,
-) -> Result<(WebSocket<S>, Response), Error> {
+) -> Result<(WebSocket<S>, Acceptance), Error> {
     let mut random = OsRandom::new()?;
     let nonce = random.nonce();
     let request = options.request(url);
@@ -217,7 +218,7 @@ pub fn accept<S: Transport>(stream: S) -> Result<WebSocket<S>, Error> {
 pub fn accept_with<S, F>(mut stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
 where
     S: Transport,
-    F: FnOnce(&Request) -> Result<Accept, Reject>,
+    F: FnOnce(&IncomingRequest) -> Result<Accept, Reject>,
 {
     let mut handshake = ServerHandshake::new(config, Instant::now());
     let mut buf = vec![0u8; 4096];
@@ -242,30 +243,27 @@ where
         }
     };
     let mut out = Vec::new();
-    match decide(&request) {
-        Ok(accept) => {
-            if let Err(e) = handshake.accept(accept, &mut out) {
-                // The application's answer cannot be sent (a subprotocol the
-                // client did not offer, a reserved header): the client gets 500.
-                let _ = handshake.reject(Reject::new(500), &mut out);
-                let _ = stream
-                    .write_all(&out)
-                    .and_then(|()| stream.shutdown_write());
-                return Err(e.into());
+    let outcome = handshake.respond(decide(&request), &mut out);
+    if outcome != Responded::Accepted {
+        // A rejection, or the 500 that replaces an answer that could not
+        // be written: the response goes out and the transport is closed.
+        // The client may be gone already; the outcome is what matters.
+        let sent = stream
+            .write_all(&out)
+            .and_then(|()| stream.flush())
+            .and_then(|()| stream.shutdown_write());
+        return Err(match outcome {
+            Responded::Rejected(status) => {
+                sent?;
+                Error::Rejected(status)
             }
-            stream.write_all(&out)?;
-            stream.flush()?;
-            stream.set_read_timeout(None)?;
-            let conn = handshake.into_connection(Instant::now())?;
-            Ok(WebSocket::from_connection(stream, conn))
-        }
-        Err(reject) => {
-            let status = reject.status();
-            handshake.reject(reject, &mut out)?;
-            stream.write_all(&out)?;
-            stream.flush()?;
-            stream.shutdown_write()?;
-            Err(Error::Rejected(status))
-        }
+            Responded::Failed(e) => Error::Handshake(e),
+            _ => Error::Handshake(HandshakeError::NotReady),
+        });
     }
+    stream.write_all(&out)?;
+    stream.flush()?;
+    stream.set_read_timeout(None)?;
+    let conn = handshake.into_connection(Instant::now())?;
+    Ok(WebSocket::from_connection(stream, conn))
 }

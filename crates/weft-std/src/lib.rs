@@ -90,5 +90,5 @@ pub use transport::{MaybeTlsStream, Transport};
 pub use weft_io::tls;
 pub use weft_io::{default_config, ClientOptions, Error, Message, OsRandom, WsUrl};
 pub use weft_proto;
-pub use weft_proto::handshake::{Accept, Reject, Request, Response};
+pub use weft_proto::handshake::{Accept, Acceptance, IncomingRequest, Reject, Rejection};
 pub use weft_proto::{CloseCode, CloseFrame, CloseReason, Config, Event, Role, State};

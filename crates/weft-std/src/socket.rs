@@ -1,9 +1,9 @@
 //! [`WebSocket`]: a connection over a blocking stream, used from one thread.
 
-use weft_io::{Error, Message};
+use weft_io::{Error, Incoming, Message};
 use weft_proto::{CloseCode, CloseFrame, CloseReason, Connection};
 
-use crate::driver::{self, Received, TimeoutCache, Wait, READ_BUF};
+use crate::driver::{self, TimeoutCache, Wait, READ_BUF};
 use crate::split::{self, Split, WsReader, WsWriter};
 use crate::Transport;
 
@@ -22,8 +22,6 @@ pub struct WebSocket<S> {
     stream: S,
     buf: Box<[u8]>,
     timeout: TimeoutCache,
-    shut: bool,
-    ended: Option<CloseReason>,
 }
 
 impl<S: Transport> WebSocket<S> {
@@ -36,8 +34,6 @@ impl<S: Transport> WebSocket<S> {
             stream,
             buf: vec![0; READ_BUF].into_boxed_slice(),
             timeout: TimeoutCache::default(),
-            shut: false,
-            ended: None,
         }
     }
 
@@ -46,20 +42,18 @@ impl<S: Transport> WebSocket<S> {
     /// are written before it returns. `Err` means the transport failed.
     pub fn read(&mut self) -> Result<Option<Message>, Error> {
         loop {
-            while let Some(event) = self.conn.poll_event() {
+            if let Some(event) = self.conn.poll_event() {
                 // Write any reply this event queued (a pong per ping).
                 self.flush_or_end();
-                match driver::read_of(event) {
-                    Some(Received::Message(message)) => return Ok(Some(message)),
-                    Some(Received::Ended(reason)) => {
-                        self.ended = Some(reason);
+                match Incoming::from_event(event)? {
+                    Incoming::Message(message) => return Ok(Some(message)),
+                    Incoming::Closed(_) => {
                         self.finish();
                         return Ok(None);
                     }
-                    None => {}
                 }
             }
-            if self.ended.is_some() {
+            if self.conn.is_terminated() {
                 return Ok(None);
             }
             self.flush_or_end();
@@ -96,8 +90,7 @@ impl<S: Transport> WebSocket<S> {
             driver::write_transmit(&mut self.stream, transmit)?;
         }
         self.stream.flush()?;
-        if self.conn.poll_shutdown() && !self.shut {
-            self.shut = true;
+        if self.conn.poll_shutdown() {
             self.stream.shutdown_write()?;
         }
         Ok(())
@@ -123,9 +116,10 @@ impl<S: Transport> WebSocket<S> {
         let _ = self.stream.set_write_timeout(None);
     }
 
-    /// Why the connection ended, once [`read`](Self::read) has returned `Ok(None)`.
+    /// Why the connection ended, once it has ([`read`](Self::read) returns
+    /// `Ok(None)` from then on).
     pub fn close_reason(&self) -> Option<&CloseReason> {
-        self.ended.as_ref()
+        self.conn.close_reason()
     }
 
     /// The protocol state machine.
@@ -152,8 +146,6 @@ impl<S: Transport> WebSocket<S> {
         S: Split,
     {
         let (reader, writer) = self.stream.split()?;
-        Ok(split::new::<S>(
-            self.conn, reader, writer, self.buf, self.shut, self.ended,
-        ))
+        Ok(split::new::<S>(self.conn, reader, writer, self.buf))
     }
 }

@@ -18,10 +18,10 @@ use std::net::TcpStream;
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
-use weft_io::{Error, Message};
+use weft_io::{Error, Incoming, Message};
 use weft_proto::{CloseCode, CloseFrame, CloseReason, Connection};
 
-use crate::driver::{self, Received, TimeoutCache, Wait};
+use crate::driver::{self, TimeoutCache, Wait};
 use crate::{MaybeTlsStream, Transport};
 
 /// The longest a split reader blocks before looking at the timers again.
@@ -169,16 +169,8 @@ impl Transport for WriteHalf {
 
 #[derive(Debug)]
 struct Shared<W> {
-    conn: Mutex<State>,
+    conn: Mutex<Connection>,
     writer: Mutex<Writing<W>>,
-}
-
-#[derive(Debug)]
-struct State {
-    conn: Connection,
-    ended: Option<CloseReason>,
-    /// The write side has been half-closed.
-    shut: bool,
 }
 
 #[derive(Debug)]
@@ -200,10 +192,8 @@ impl<W: Transport> Shared<W> {
     fn drain(&self, writer: &mut Writing<W>) -> Result<(), Error> {
         loop {
             let (transmit, shutdown) = {
-                let mut state = lock(&self.conn);
-                let shutdown = state.conn.poll_shutdown() && !state.shut;
-                state.shut |= shutdown;
-                (state.conn.poll_transmit(), shutdown)
+                let mut conn = lock(&self.conn);
+                (conn.poll_transmit(), conn.poll_shutdown())
             };
             if let Some(t) = transmit {
                 driver::write_transmit(&mut writer.stream, t)?;
@@ -219,8 +209,8 @@ impl<W: Transport> Shared<W> {
 
     /// Whether anything waits to be written (or the write side to be closed).
     fn has_output(&self) -> bool {
-        let state = lock(&self.conn);
-        state.conn.buffered_amount() > 0 || (state.conn.poll_shutdown() && !state.shut)
+        let conn = lock(&self.conn);
+        conn.buffered_amount() > 0 || conn.is_shutdown_due()
     }
 
     /// The writing half's path: applies `command` and writes, holding the
@@ -230,7 +220,7 @@ impl<W: Transport> Shared<W> {
         command: impl FnOnce(&mut Connection) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let mut writer = lock(&self.writer);
-        command(&mut lock(&self.conn).conn)?;
+        command(&mut lock(&self.conn))?;
         let written = self.drain(&mut writer);
         drop(writer);
         written?;
@@ -278,11 +268,9 @@ pub(crate) fn new<S: Split>(
     reader: S::Reader,
     writer: S::Writer,
     buf: Box<[u8]>,
-    shut: bool,
-    ended: Option<CloseReason>,
 ) -> (WsReader<S>, WsWriter<S>) {
     let shared = Arc::new(Shared {
-        conn: Mutex::new(State { conn, ended, shut }),
+        conn: Mutex::new(conn),
         writer: Mutex::new(Writing { stream: writer }),
     });
     let reader = WsReader {
@@ -300,24 +288,22 @@ impl<S: Split> WsReader<S> {
     /// written before it returns.
     pub fn read(&mut self) -> Result<Option<Message>, Error> {
         loop {
-            let event = lock(&self.shared.conn).conn.poll_event();
+            let event = lock(&self.shared.conn).poll_event();
             if let Some(event) = event {
                 self.flush_owed();
-                match driver::read_of(event) {
-                    Some(Received::Message(message)) => return Ok(Some(message)),
-                    Some(Received::Ended(reason)) => {
-                        lock(&self.shared.conn).ended = Some(reason);
+                match Incoming::from_event(event)? {
+                    Incoming::Message(message) => return Ok(Some(message)),
+                    Incoming::Closed(_) => {
                         self.finish();
                         return Ok(None);
                     }
-                    None => continue,
                 }
             }
-            if lock(&self.shared.conn).ended.is_some() {
+            if lock(&self.shared.conn).is_terminated() {
                 return Ok(None);
             }
             self.flush_owed();
-            let wait = driver::wait(&mut lock(&self.shared.conn).conn);
+            let wait = driver::wait(&mut lock(&self.shared.conn));
             let Wait::Read(timeout) = wait else {
                 continue;
             };
@@ -326,13 +312,14 @@ impl<S: Split> WsReader<S> {
             let timeout = Some(timeout.map_or(READER_TICK, |t| t.min(READER_TICK)));
             self.timeout.set(&self.stream, timeout)?;
             let result = self.stream.read(&mut self.buf);
-            driver::feed(&mut lock(&self.shared.conn).conn, result, &self.buf)?;
+            driver::feed(&mut lock(&self.shared.conn), result, &self.buf)?;
         }
     }
 
-    /// Why the connection ended, once [`read`](Self::read) has returned `Ok(None)`.
+    /// Why the connection ended, once it has ([`read`](Self::read) returns
+    /// `Ok(None)` from then on).
     pub fn close_reason(&self) -> Option<CloseReason> {
-        lock(&self.shared.conn).ended.clone()
+        lock(&self.shared.conn).close_reason().cloned()
     }
 
     /// After the end: the last bytes (the close frame) go out, by the writing
@@ -340,7 +327,7 @@ impl<S: Split> WsReader<S> {
     /// peer does not read), the transport is shut down both ways, which
     /// also frees a writing half blocked on it.
     fn finish(&mut self) {
-        let give_up = lock(&self.shared.conn).conn.config().close_timeout;
+        let give_up = lock(&self.shared.conn).config().close_timeout;
         let started = std::time::Instant::now();
         loop {
             self.flush_owed();
@@ -360,9 +347,7 @@ impl<S: Split> WsReader<S> {
     /// already received, rather than this read losing an event.
     fn flush_owed(&mut self) {
         if self.shared.flush_owed().is_err() {
-            lock(&self.shared.conn)
-                .conn
-                .handle_eof(std::time::Instant::now());
+            lock(&self.shared.conn).handle_eof(std::time::Instant::now());
         }
     }
 }

@@ -11,7 +11,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use weft_io::{ClientOptions, Error, OsRandom, WsUrl};
 use weft_proto::handshake::{
-    Accept, ClientHandshake, HandshakeError, Reject, Request, Response, ServerHandshake,
+    Accept, Acceptance, ClientHandshake, HandshakeError, IncomingRequest, Reject, Responded,
+    ServerHandshake,
 };
 use weft_proto::Config;
 
@@ -46,7 +47,7 @@ async fn until<F: Future>(deadline: Option<Instant>, fut: F) -> Option<F::Output
 /// ```
 pub async fn connect(
     url: &str,
-) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
+) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Acceptance), Error> {
     connect_with(url, ClientOptions::default()).await
 }
 
@@ -62,7 +63,7 @@ pub async fn connect(
 pub async fn connect_with(
     url: &str,
     options: ClientOptions,
-) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
+) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Acceptance), Error> {
     let url = WsUrl::parse(url)?;
     if url.secure && cfg!(not(feature = "tls")) {
         return Err(Error::TlsUnavailable);
@@ -99,7 +100,7 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     url: &WsUrl,
     options: ClientOptions,
-) -> Result<(WebSocketStream<S>, Response), Error> {
+) -> Result<(WebSocketStream<S>, Acceptance), Error> {
     let mut random = OsRandom::new()?;
     let mut handshake = ClientHandshake::new(
         options.request(url),
@@ -181,7 +182,7 @@ async fn wrap_tls(
 async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     handshake: &mut ClientHandshake,
-) -> Result<(S, Response), Error> {
+) -> Result<(S, Acceptance), Error> {
     let mut request = Vec::new();
     handshake.write_request(&mut request);
     stream.write_all(&request).await?;
@@ -247,7 +248,7 @@ pub async fn accept_with<S, F>(
 ) -> Result<WebSocketStream<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    F: FnOnce(&Request) -> Result<Accept, Reject>,
+    F: FnOnce(&IncomingRequest) -> Result<Accept, Reject>,
 {
     let mut handshake = ServerHandshake::new(config, Instant::now());
     let deadline = handshake.poll_timeout();
@@ -265,39 +266,31 @@ where
         }
     };
     let mut response = Vec::new();
-    match decide(&request) {
-        Ok(accept) => {
-            if let Err(e) = handshake.accept(accept, &mut response) {
-                // The application's answer cannot be sent: tell the client
-                // something went wrong on this side.
-                response.clear();
-                let _ = handshake.reject(Reject::new(500), &mut response);
-                let _ = send_and_shut(&mut stream, &response).await;
-                return Err(Error::Handshake(e));
-            }
+    match handshake.respond(decide(&request), &mut response) {
+        Responded::Accepted => {
             stream.write_all(&response).await?;
             stream.flush().await?;
             let conn = handshake.into_connection(Instant::now())?;
             Ok(WebSocketStream::from_connection(stream, conn))
         }
-        Err(reject) => {
-            let status = reject.status();
-            if let Err(e) = handshake.reject(reject, &mut response) {
-                response.clear();
-                let _ = handshake.reject(Reject::new(500), &mut response);
-                let _ = send_and_shut(&mut stream, &response).await;
-                return Err(Error::Handshake(e));
-            }
+        Responded::Rejected(status) => {
             send_and_shut(&mut stream, &response).await?;
             Err(Error::Rejected(status))
         }
+        // The application's answer could not be written: the client is
+        // told something went wrong on this side (500).
+        Responded::Failed(e) => {
+            let _ = send_and_shut(&mut stream, &response).await;
+            Err(Error::Handshake(e))
+        }
+        _ => Err(Error::Handshake(HandshakeError::NotReady)),
     }
 }
 
 async fn read_request<S: AsyncRead + Unpin>(
     stream: &mut S,
     handshake: &mut ServerHandshake,
-) -> Result<Request, Error> {
+) -> Result<IncomingRequest, Error> {
     let mut buf = vec![0u8; HANDSHAKE_READ];
     loop {
         let n = stream.read(&mut buf).await?;

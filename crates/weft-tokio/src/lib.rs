@@ -82,7 +82,7 @@
 //! # Servers
 //!
 //! [`accept`] takes any request; [`accept_with`] lets a callback see the
-//! [`Request`] and accept it (a
+//! [`IncomingRequest`] and accept it (a
 //! subprotocol, headers) or reject it (status, headers, body). A request
 //! that is not a valid handshake is answered with the right HTTP status.
 //! [`from_upgraded`] wraps a stream whose upgrade happened elsewhere, such
@@ -145,5 +145,5 @@ pub use stream::{from_upgraded, ReuniteError, WebSocketStream, WsReceiver, WsSen
 pub use weft_io::tls;
 pub use weft_io::{default_config, ClientOptions, Error, Message, OsRandom, WsUrl};
 pub use weft_proto;
-pub use weft_proto::handshake::{Accept, Reject, Request, Response};
+pub use weft_proto::handshake::{Accept, Acceptance, IncomingRequest, Reject, Rejection};
 pub use weft_proto::{CloseCode, CloseFrame, CloseReason, Config, Event, Role, State};

@@ -21,8 +21,8 @@ use futures_core::Stream;
 use futures_sink::Sink;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
-use weft_io::{Error, Message, OsRandom};
-use weft_proto::{CloseCode, CloseReason, Config, Connection, Event, Role, State, Transmit};
+use weft_io::{Error, Incoming, Message, OsRandom};
+use weft_proto::{CloseReason, Config, Connection, Event, Role, State, Transmit};
 
 /// Bytes queued for writing above which [`Sink::poll_ready`] waits (and the
 /// reading half stops reading, so pongs owed to a peer that does not read
@@ -157,14 +157,21 @@ struct Inner<S> {
     /// runtime), and the instant it is armed for.
     sleep: Option<Pin<Box<Sleep>>>,
     armed: Option<Instant>,
-    /// The terminal event's reason, once the core has given it.
-    reason: Option<CloseReason>,
-    /// After the terminal event: until when to keep trying to write out the
-    /// last bytes to a peer that does not read (the close timeout).
-    linger: Option<Option<Instant>>,
+    /// Where the reading half stands once the core has ended.
+    ending: Ending,
+}
+
+/// The reading half after the core's terminal event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    /// The core has not ended, or its `Closed` has just been taken.
+    Running,
+    /// Writing out the last bytes to a peer that may not read, until the
+    /// close timeout (`None`: a timeout too long to represent, no limit).
+    Lingering { until: Option<Instant> },
     /// `Event::Closed` has been handed out (by `next_event`) or skipped
     /// (by the message stream): nothing follows.
-    finished: bool,
+    Finished,
 }
 
 impl<S> Inner<S> {
@@ -181,9 +188,7 @@ impl<S> Inner<S> {
             read_error: None,
             sleep: None,
             armed: None,
-            reason: None,
-            linger: None,
-            finished: false,
+            ending: Ending::Running,
         }
     }
 
@@ -353,13 +358,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     ) -> Poll<Option<Result<Event, Error>>> {
         let mut reads = 0;
         loop {
-            if self.finished {
+            if self.ending == Ending::Finished {
                 return Poll::Ready(None);
             }
             if let Some(e) = self.read_error.take() {
                 return Poll::Ready(Some(Err(Error::Io(e))));
             }
-            if self.reason.is_some() {
+            if self.conn.is_terminated() {
                 return self.poll_finish(cx, io_cx, wakers);
             }
             if let Some(event) = self.conn.poll_event() {
@@ -367,8 +372,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 // echo) before the next event is parsed, so that every
                 // ping gets its own pong, and try to write them at once.
                 self.take_transmits();
-                if let Event::Closed(reason) = event {
-                    self.reason = Some(reason);
+                if let Event::Closed(_) = event {
+                    // Handed out once the last bytes are written.
                     continue;
                 }
                 let _ = self.poll_write_out(io_cx, wakers);
@@ -417,13 +422,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     self.conn.handle_eof(Instant::now());
                     // A peer that vanished is an abnormal closure, which the
                     // close reason reports; anything else is worth an Err.
-                    if !matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionReset
-                            | io::ErrorKind::ConnectionAborted
-                            | io::ErrorKind::BrokenPipe
-                            | io::ErrorKind::UnexpectedEof
-                    ) {
+                    if !weft_io::is_abrupt_close(&e) {
                         self.read_error = Some(e);
                     }
                 }
@@ -440,19 +439,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         io_cx: &mut Context<'_>,
         wakers: &Wakers,
     ) -> Poll<Option<Result<Event, Error>>> {
-        let close_timeout = self.conn.config().close_timeout;
-        // `None`: a close timeout too long to represent, so no limit.
-        let linger = *self
-            .linger
-            .get_or_insert_with(|| Instant::now().checked_add(close_timeout));
+        let until = match self.ending {
+            Ending::Lingering { until } => until,
+            _ => {
+                let until = Instant::now().checked_add(self.conn.config().close_timeout);
+                self.ending = Ending::Lingering { until };
+                until
+            }
+        };
         if self.poll_write_out(io_cx, wakers).is_pending()
-            && !linger.is_some_and(|linger| self.poll_sleep(cx, linger))
+            && !until.is_some_and(|until| self.poll_sleep(cx, until))
         {
             return Poll::Pending;
         }
-        self.finished = true;
-        let reason = self.reason.clone().unwrap_or(CloseReason::Abnormal);
-        Poll::Ready(Some(Ok(Event::Closed(reason))))
+        self.ending = Ending::Finished;
+        let reason = self.conn.close_reason().cloned();
+        Poll::Ready(Some(Ok(Event::Closed(
+            reason.unwrap_or(CloseReason::Abnormal),
+        ))))
     }
 
     /// Queues `message` with the core.
@@ -460,42 +464,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         if self.write_side == WriteSide::Failed {
             return Err(self.write_error());
         }
-        let result = match message {
-            Message::Text(text) => self.conn.send_text(text),
-            Message::Binary(data) => self.conn.send_binary(data),
-            Message::Ping(data) => self.conn.ping(data),
-            Message::Pong(data) => self.conn.pong(data),
-            Message::Fragment(f) => self.conn.send_fragment(f.kind, f.data, f.is_last),
-            Message::Close(frame) => {
-                let (code, reason) = match &frame {
-                    Some(frame) => (frame.code, frame.reason.as_str()),
-                    None => (CloseCode::NORMAL, ""),
-                };
-                self.conn.close(Instant::now(), code, reason)
-            }
-        };
-        result.map_err(Error::Send)?;
+        message
+            .send_on(&mut self.conn, Instant::now())
+            .map_err(Error::Send)?;
         self.take_transmits();
         Ok(())
     }
-}
-
-/// The [`Message`] an event is reported as, or `None` for the terminal event.
-fn message_of(event: Event) -> Option<Result<Message, Error>> {
-    Some(Ok(match event {
-        Event::Text(text) => Message::Text(text),
-        Event::Binary(data) => Message::Binary(data),
-        Event::Ping(data) => Message::Ping(data),
-        Event::Pong(data) => Message::Pong(data),
-        Event::CloseReceived(frame) => Message::Close(Some(frame)),
-        Event::Closed(_) => return None,
-        Event::Fragment(fragment) => Message::Fragment(fragment),
-        _ => {
-            return Some(Err(Error::Io(io::Error::other(
-                "an event this version of weft-tokio does not know",
-            ))))
-        }
-    }))
 }
 
 /// The halves' shared handle, with the operations both the whole stream
@@ -506,7 +480,7 @@ struct Handle<S> {
 
 impl<S> Handle<S> {
     fn close_reason(&self) -> Option<CloseReason> {
-        self.shared.lock().reason.clone()
+        self.shared.lock().conn.close_reason().cloned()
     }
 
     fn state(&self) -> State {
@@ -544,10 +518,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Handle<S> {
                 Poll::Pending => Poll::Pending,
                 Poll::Ready(None) => Poll::Ready(None),
                 Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
-                Poll::Ready(Some(Ok(event))) => match message_of(event) {
+                Poll::Ready(Some(Ok(event))) => match Incoming::from_event(event) {
+                    Ok(Incoming::Message(message)) => Poll::Ready(Some(Ok(message))),
                     // The terminal event: the stream ends on the next poll.
-                    None => continue,
-                    some => Poll::Ready(some),
+                    Ok(Incoming::Closed(_)) => continue,
+                    Err(e) => Poll::Ready(Some(Err(e))),
                 },
             };
         }
@@ -650,7 +625,7 @@ impl<S> fmt::Debug for WebSocketStream<S> {
         f.debug_struct("WebSocketStream")
             .field("connection", &state.conn)
             .field("queued", &state.queued())
-            .field("close_reason", &state.reason)
+            .field("close_reason", &state.conn.close_reason())
             .finish_non_exhaustive()
     }
 }

@@ -684,3 +684,31 @@ async fn a_ping_flood_from_a_peer_that_never_reads_costs_bounded_memory() {
     drop(tcp);
     reader.abort();
 }
+
+/// A decision the handshake cannot write (a status that refuses nothing, a
+/// subprotocol the client did not offer) reaches the client as a 500, and
+/// the server's `accept_with` fails with the reason.
+#[tokio::test]
+async fn an_answer_that_cannot_be_written_is_a_500() {
+    type Decide = fn(&weft_tokio::IncomingRequest) -> Result<Accept, Reject>;
+    let decisions: [Decide; 2] = [
+        |_| Err(Reject::new(99)),
+        |_| Ok(Accept::new().subprotocol("never-offered")),
+    ];
+    for decide in decisions {
+        let (listener, addr) = common::listener().await;
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            accept_with(tcp, Config::default(), decide).await.err()
+        });
+        let error = connect(&format!("ws://{addr}/")).await.unwrap_err();
+        let Error::Handshake(HandshakeError::Rejected(response)) = error else {
+            panic!("expected a 500, got {error:?}");
+        };
+        assert_eq!(response.status, 500);
+        assert!(matches!(
+            server.await.unwrap(),
+            Some(Error::Handshake(HandshakeError::InvalidInput(_)))
+        ));
+    }
+}

@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use super::{
     accept_key, check_header, extension_name, head_len, is_token, write_header, HandshakeError,
-    HeadScan, Headers, HttpResponse, MAX_REJECTION_BODY,
+    HeadScan, Headers, Rejection, MAX_REJECTION_BODY,
 };
 use crate::config::Config;
 use crate::connection::{Connection, MaskKeys};
@@ -15,15 +15,15 @@ use crate::connection::{Connection, MaskKeys};
 /// What a client asks for: where, and with which options.
 ///
 /// ```
-/// use weft_proto::handshake::ClientRequest;
-/// let request = ClientRequest::new("example.com", "/chat")
+/// use weft_proto::handshake::OutgoingRequest;
+/// let request = OutgoingRequest::new("example.com", "/chat")
 ///     .origin("https://example.com")
 ///     .subprotocol("chat.v2")
 ///     .header("Authorization", "Bearer t0ken");
 /// # let _ = request;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientRequest {
+pub struct OutgoingRequest {
     host: String,
     target: String,
     origin: Option<String>,
@@ -32,11 +32,11 @@ pub struct ClientRequest {
     headers: Vec<(String, String)>,
 }
 
-impl ClientRequest {
+impl OutgoingRequest {
     /// A request for `target` (path and query, starting with `/`) on `host`
     /// (the `Host` header: a host name, with `:port` if not the default).
     pub fn new(host: impl Into<String>, target: impl Into<String>) -> Self {
-        ClientRequest {
+        OutgoingRequest {
             host: host.into(),
             target: target.into(),
             origin: None,
@@ -74,7 +74,7 @@ impl ClientRequest {
 
 /// The server's 101 response, checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Response {
+pub struct Acceptance {
     headers: Headers,
     subprotocol: Option<String>,
     extensions: Vec<String>,
@@ -82,7 +82,7 @@ pub struct Response {
     deflate: Option<crate::deflate::DeflateParams>,
 }
 
-impl Response {
+impl Acceptance {
     /// Every header field of the response.
     pub fn headers(&self) -> &Headers {
         &self.headers
@@ -122,7 +122,7 @@ enum Stage {
     Reading,
     /// A non-101 head arrived; reading the start of its body.
     ReadingRejection {
-        response: HttpResponse,
+        response: Rejection,
         head_len: usize,
         want: BodyEnd,
     },
@@ -138,13 +138,13 @@ enum Stage {
 ///
 /// Write the request with [`write_request`](Self::write_request), feed the
 /// server's bytes to [`handle_data`](Self::handle_data) until it returns the
-/// [`Response`], then make the [`Connection`] with
+/// [`Acceptance`], then make the [`Connection`] with
 /// [`into_connection`](Self::into_connection), which keeps any bytes that
 /// followed the response.
 #[derive(Debug)]
 pub struct ClientHandshake {
     config: Config,
-    request: ClientRequest,
+    request: OutgoingRequest,
     key: String,
     buf: Vec<u8>,
     scan: HeadScan,
@@ -162,7 +162,7 @@ impl ClientHandshake {
     /// Fails with [`HandshakeError::InvalidInput`] if the request has a
     /// header that would break the head or a target not starting with `/`.
     pub fn new(
-        request: ClientRequest,
+        request: OutgoingRequest,
         config: Config,
         nonce: [u8; 16],
         now: Instant,
@@ -247,7 +247,7 @@ impl ClientHandshake {
     /// Bytes from the server, in any chunks. Returns the checked response
     /// once the head is complete; fails if the server refused (with its
     /// status, headers and the start of its body) or answered wrongly.
-    pub fn handle_data(&mut self, data: &[u8]) -> Result<Option<Response>, HandshakeError> {
+    pub fn handle_data(&mut self, data: &[u8]) -> Result<Option<Acceptance>, HandshakeError> {
         match &self.stage {
             Stage::Reading | Stage::ReadingRejection { .. } | Stage::Succeeded { .. } => {
                 self.buf.extend_from_slice(data)
@@ -333,7 +333,7 @@ impl ClientHandshake {
         Ok(connection)
     }
 
-    fn parse(&mut self) -> Result<Option<Response>, HandshakeError> {
+    fn parse(&mut self) -> Result<Option<Acceptance>, HandshakeError> {
         let limit = self.config.max_handshake_size;
         loop {
             // Never look past the limit, counting interim heads already skipped.
@@ -374,7 +374,7 @@ impl ClientHandshake {
     }
 
     /// RFC 6455 4.1: the checks a client makes of a 101 response.
-    fn check(&self, headers: Headers) -> Result<Response, HandshakeError> {
+    fn check(&self, headers: Headers) -> Result<Acceptance, HandshakeError> {
         if !headers.has_token("upgrade", "websocket") {
             return Err(HandshakeError::InvalidHeader {
                 name: "Upgrade",
@@ -439,7 +439,7 @@ impl ClientHandshake {
             }
             extensions.push(item.to_owned());
         }
-        Ok(Response {
+        Ok(Acceptance {
             headers,
             subprotocol,
             extensions,
@@ -455,7 +455,7 @@ impl ClientHandshake {
         reason: String,
         headers: Headers,
         head_len: usize,
-    ) -> Result<Option<Response>, HandshakeError> {
+    ) -> Result<Option<Acceptance>, HandshakeError> {
         let chunked = headers.has_token("transfer-encoding", "chunked");
         let length = headers
             .get_str("content-length")
@@ -469,7 +469,7 @@ impl ClientHandshake {
             None => BodyEnd::Bytes(MAX_REJECTION_BODY),
         };
         self.stage = Stage::ReadingRejection {
-            response: HttpResponse {
+            response: Rejection {
                 status,
                 reason,
                 headers,

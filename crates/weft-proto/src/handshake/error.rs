@@ -6,7 +6,7 @@ use super::{write_header, Headers};
 
 /// An HTTP response other than 101 that a server answered the handshake with.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HttpResponse {
+pub struct Rejection {
     /// The status code (a 3xx carries `Location` in its headers).
     pub status: u16,
     /// The reason phrase.
@@ -55,7 +55,7 @@ pub enum HandshakeError {
     /// `Sec-WebSocket-Version: 13`).
     UnsupportedVersion(String),
     /// The server answered with a status other than 101.
-    Rejected(Box<HttpResponse>),
+    Rejected(Box<Rejection>),
     /// The server's `Sec-WebSocket-Accept` does not match the key sent.
     WrongAccept,
     /// The server chose a subprotocol the client did not offer.

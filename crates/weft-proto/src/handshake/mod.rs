@@ -6,9 +6,9 @@ mod client;
 mod error;
 mod server;
 
-pub use client::{ClientHandshake, ClientRequest, Response};
-pub use error::{HandshakeError, HttpResponse};
-pub use server::{Accept, Reject, Request, ServerHandshake};
+pub use client::{Acceptance, ClientHandshake, OutgoingRequest};
+pub use error::{HandshakeError, Rejection};
+pub use server::{Accept, IncomingRequest, Reject, Responded, ServerHandshake};
 
 use base64::Engine as _;
 

@@ -30,7 +30,7 @@ use crate::connection::Connection;
 /// A validated WebSocket handshake request, for the application to accept
 /// or reject.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Request {
+pub struct IncomingRequest {
     target: String,
     headers: Headers,
     host: String,
@@ -40,7 +40,7 @@ pub struct Request {
     key: String,
 }
 
-impl Request {
+impl IncomingRequest {
     /// The request target as sent: path and query, e.g. `/chat?room=1`.
     pub fn target(&self) -> &str {
         &self.target
@@ -165,6 +165,23 @@ impl Reject {
     }
 }
 
+/// What [`ServerHandshake::respond`] wrote: the outcome of the handshake
+/// on the server's side, matching the client's [`Acceptance`] and
+/// [`Rejection`](super::Rejection).
+///
+/// [`Acceptance`]: super::Acceptance
+#[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Responded {
+    /// The 101 response: the connection follows.
+    Accepted,
+    /// The application's rejection, with this status.
+    Rejected(u16),
+    /// The application's decision could not be written, for this reason;
+    /// a 500 was written instead (nothing, for [`HandshakeError::NotReady`]).
+    Failed(HandshakeError),
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum Stage {
     Reading,
@@ -176,7 +193,7 @@ enum Stage {
 /// The server's opening handshake.
 ///
 /// Feed it what the client sends with [`handle_data`](Self::handle_data)
-/// until it returns the [`Request`]; then [`accept`](Self::accept) or
+/// until it returns the [`IncomingRequest`]; then [`accept`](Self::accept) or
 /// [`reject`](Self::reject), write out the response, and turn an accepted
 /// handshake into a [`Connection`] with [`into_connection`](Self::into_connection),
 /// which keeps any bytes that followed the request.
@@ -213,7 +230,7 @@ pub struct ServerHandshake {
     head_len: usize,
     deadline: Option<Instant>,
     stage: Stage,
-    request: Option<Request>,
+    request: Option<IncomingRequest>,
     #[cfg(feature = "deflate")]
     deflate: Option<crate::deflate::DeflateParams>,
 }
@@ -239,7 +256,7 @@ impl ServerHandshake {
     /// and valid; an error carries the HTTP status to answer with (see
     /// [`HandshakeError::write_response`]). Bytes after the head are kept
     /// for the connection.
-    pub fn handle_data(&mut self, data: &[u8]) -> Result<Option<Request>, HandshakeError> {
+    pub fn handle_data(&mut self, data: &[u8]) -> Result<Option<IncomingRequest>, HandshakeError> {
         match self.stage {
             Stage::Reading => {}
             Stage::Requested | Stage::Accepted => {
@@ -263,7 +280,7 @@ impl ServerHandshake {
         }
     }
 
-    fn parse(&mut self) -> Result<Option<Request>, HandshakeError> {
+    fn parse(&mut self) -> Result<Option<IncomingRequest>, HandshakeError> {
         let limit = self.config.max_handshake_size;
         let mut request = None;
         // Several prompts may be due (the first line and the end of the
@@ -281,7 +298,7 @@ impl ServerHandshake {
         &mut self,
         end: usize,
         limit: usize,
-    ) -> Result<Option<Request>, HandshakeError> {
+    ) -> Result<Option<IncomingRequest>, HandshakeError> {
         let mut headers = vec![httparse::EMPTY_HEADER; self.config.max_headers];
         let mut req = httparse::Request::new(&mut headers);
         let window = &self.buf[..end];
@@ -384,6 +401,56 @@ impl ServerHandshake {
         Ok(())
     }
 
+    /// Writes the application's decision on the request to `out`: the 101
+    /// of an [`Accept`], or the response of a [`Reject`]. When the decision
+    /// cannot be written (a subprotocol the client did not offer, a header
+    /// that would break the head, a status outside 200-599), the client is
+    /// answered 500 instead, and the outcome says why. Adapters write `out`
+    /// whatever the outcome, then go on with
+    /// [`into_connection`](Self::into_connection) only after
+    /// [`Responded::Accepted`], and close the transport otherwise.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use weft_proto::handshake::{Reject, Responded, ServerHandshake};
+    /// use weft_proto::Config;
+    ///
+    /// let mut handshake = ServerHandshake::new(Config::default(), Instant::now());
+    /// handshake
+    ///     .handle_data(
+    ///         b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    ///           Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    ///     )
+    ///     .unwrap();
+    /// let mut out = Vec::new();
+    /// // 99 is no status to refuse with: the client gets a 500.
+    /// let outcome = handshake.respond(Err(Reject::new(99)), &mut out);
+    /// assert!(matches!(outcome, Responded::Failed(_)));
+    /// assert!(out.starts_with(b"HTTP/1.1 500 "));
+    /// ```
+    pub fn respond(&mut self, decision: Result<Accept, Reject>, out: &mut Vec<u8>) -> Responded {
+        let written = match decision {
+            Ok(accept) => self.accept(accept, out).map(|()| Responded::Accepted),
+            Err(reject) => {
+                let status = reject.status;
+                self.reject(reject, out)
+                    .map(|()| Responded::Rejected(status))
+            }
+        };
+        match written {
+            Ok(outcome) => outcome,
+            // Not ready: no request was read, so there is nothing to answer.
+            Err(HandshakeError::NotReady) => Responded::Failed(HandshakeError::NotReady),
+            Err(e) => {
+                out.clear();
+                // Cannot fail: the stage is still `Requested` and 500 has
+                // no headers of the application's.
+                let _ = self.reject(Reject::new(500), out);
+                Responded::Failed(e)
+            }
+        }
+    }
+
     /// When the handshake times out, while the request is still being read.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.stage {
@@ -444,7 +511,7 @@ fn origin_form(target: &str) -> &str {
 }
 
 /// The checks of RFC 6455 4.2.1 on a parsed GET request.
-fn validate(target: String, headers: Headers) -> Result<Request, HandshakeError> {
+fn validate(target: String, headers: Headers) -> Result<IncomingRequest, HandshakeError> {
     let host = match headers.single("Host")? {
         Some(host) if !host.is_empty() => String::from_utf8_lossy(host).into_owned(),
         _ => return Err(HandshakeError::MissingHeader("Host")),
@@ -498,7 +565,7 @@ fn validate(target: String, headers: Headers) -> Result<Request, HandshakeError>
         .list("sec-websocket-extensions")
         .map(str::to_owned)
         .collect();
-    Ok(Request {
+    Ok(IncomingRequest {
         target,
         headers,
         host,

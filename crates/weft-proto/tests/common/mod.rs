@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use weft_proto::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
+use weft_proto::handshake::{Accept, ClientHandshake, OutgoingRequest, ServerHandshake};
 use weft_proto::{CloseReason, Config, Connection, Event};
 
 /// The fixed mask key tests use for client frames.
@@ -133,7 +133,7 @@ impl Pair {
     /// Opens a pair: runs both handshakes over in-memory buffers.
     pub fn with(client_config: Config, server_config: Config) -> Pair {
         let now = Instant::now();
-        let request = ClientRequest::new("example.com", "/test");
+        let request = OutgoingRequest::new("example.com", "/test");
         let mut ch = ClientHandshake::new(request, client_config, [7; 16], now).unwrap();
         let mut sh = ServerHandshake::new(server_config, now);
         let mut wire = Vec::new();

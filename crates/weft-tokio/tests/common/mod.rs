@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use weft_tokio::weft_proto::handshake::{ClientHandshake, ClientRequest};
+use weft_tokio::weft_proto::handshake::{ClientHandshake, OutgoingRequest};
 use weft_tokio::weft_proto::Connection;
 use weft_tokio::{
     accept_with, connect_with, Accept, ClientOptions, Config, MaybeTlsStream, WebSocketStream,
@@ -67,7 +67,7 @@ where
 pub async fn raw_client(addr: SocketAddr, config: Config) -> (TcpStream, Connection) {
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     tcp.set_nodelay(true).unwrap();
-    let request = ClientRequest::new(addr.to_string(), "/raw");
+    let request = OutgoingRequest::new(addr.to_string(), "/raw");
     let mut handshake =
         ClientHandshake::new(request, config, *b"0123456789abcdef", Instant::now()).unwrap();
     let mut out = Vec::new();
