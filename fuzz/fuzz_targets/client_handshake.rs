@@ -11,7 +11,7 @@ mod common;
 
 use libfuzzer_sys::fuzz_target;
 use weft_proto::deflate::DeflateConfig;
-use weft_proto::handshake::{ClientHandshake, ClientRequest, HandshakeError};
+use weft_proto::handshake::{ClientHandshake, HandshakeError, OutgoingRequest};
 use weft_proto::Config;
 
 const NONCE: [u8; 16] = *b"the sample nonce";
@@ -19,7 +19,7 @@ const PREFIX: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r
 Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n";
 
 fn run(data: &[u8], sizes: &[u8]) -> Result<Option<Option<String>>, HandshakeError> {
-    let request = ClientRequest::new("example.com", "/")
+    let request = OutgoingRequest::new("example.com", "/")
         .subprotocol("chat")
         .subprotocol("v2");
     let config = Config::default()

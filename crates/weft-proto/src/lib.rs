@@ -39,9 +39,10 @@
 //! 2. [`Connection::poll_transmit`]: a [`Transmit`] holding every byte to
 //!    write, as a [`bytes::Buf`] of a few chunks for vectored writes. It
 //!    owns its bytes: write it without holding a lock on the connection.
-//! 3. [`Connection::poll_shutdown`]: once `true` (and the transmits are
-//!    written), half-close the transport (`shutdown(Write)`). A server does
-//!    this first after the closing handshake (RFC 6455 7.1.1).
+//! 3. [`Connection::poll_shutdown`]: when it returns `true`, which it does
+//!    once, half-close the transport (`shutdown(Write)`) after writing the
+//!    transmits. A server does this first after the closing handshake
+//!    (RFC 6455 7.1.1).
 //! 4. [`Connection::poll_timeout`]: sleep at most until this instant, then
 //!    call `handle_timeout`. Spurious or late calls are harmless.
 //!

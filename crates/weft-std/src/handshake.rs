@@ -201,8 +201,10 @@ fn handshake_client<S: Transport>(
     Ok((WebSocket::from_connection(stream, conn), response))
 }
 
-/// Accepts a WebSocket on a stream that was just accepted, with default
-/// settings, whatever the request.
+/// Accepts a WebSocket on a stream that was just accepted, whatever the
+/// request, with [`weft_io::default_config`]: `Config`'s defaults with
+/// permessage-deflate offered and accepted (feature `deflate`, on by
+/// default). Use [`accept_with`] to change that.
 pub fn accept<S: Transport>(stream: S) -> Result<WebSocket<S>, Error> {
     accept_with(stream, weft_io::default_config(), |_| Ok(Accept::new()))
 }

@@ -199,8 +199,10 @@ async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-/// Accepts a WebSocket on a stream whose client has connected, with
-/// [`Config::default`] and any request accepted.
+/// Accepts a WebSocket on a stream whose client has connected, any request
+/// accepted, with [`weft_io::default_config`]: [`Config`]'s defaults with
+/// permessage-deflate offered and accepted (feature `deflate`, on by
+/// default). Use [`accept_with`] to change that.
 ///
 /// To serve `wss://`, accept the TLS session first and hand over the
 /// encrypted stream (see the [crate docs](crate#serving-wss)).

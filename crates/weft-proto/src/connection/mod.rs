@@ -272,7 +272,7 @@ impl Connection {
                 recv::Step::Event(event) => return Some(event),
                 recv::Step::Continue => continue,
                 recv::Step::NeedMore => {
-                    if self.recv.input.parsed_all() == recv::Parsed::MoreBuffered {
+                    if self.recv.input.caught_up() == recv::Parsed::MoreBuffered {
                         continue;
                     }
                     if self.recv.eof {

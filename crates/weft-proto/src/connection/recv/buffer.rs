@@ -23,7 +23,7 @@ const MAX_READ_AHEAD: usize = 256 * 1024;
 /// The payload size from which a server unmasks a frame as it copies it in.
 pub(super) const WALK_MIN: u64 = 4096;
 
-/// What [`Input::parsed_all`] found once the parser waits for more.
+/// What [`Input::caught_up`] found once the parser waits for more.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Parsed {
     /// Everything received is parsed.
@@ -229,11 +229,13 @@ impl Input {
         self.bytes.advance(n);
     }
 
-    /// Called once the parser waits for more: an empty buffer is let go
-    /// (its memory is freed once the application drops the payloads split
-    /// off it), so a connection that has gone quiet holds no receive
+    /// The parser has caught up with the buffer and waits for more: says
+    /// whether bytes put aside behind a large frame follow (they become the
+    /// buffer), or everything received is parsed. Then an empty buffer is
+    /// let go (its memory is freed once the application drops the payloads
+    /// split off it), so a connection that has gone quiet holds no receive
     /// buffer, whatever its last read was.
-    pub(crate) fn parsed_all(&mut self) -> Parsed {
+    pub(crate) fn caught_up(&mut self) -> Parsed {
         if let Some(next) = self.next.take() {
             // The second buffer starts at the end of a frame, and the parser
             // only waits for more once it has taken every whole frame.
