@@ -1,7 +1,9 @@
-//! End-to-end tests across Weft's crates (in `tests/tests/`), and what they
-//! share: a small blocking driver (weft-proto over a `TcpStream`, with the
-//! read timeout set from `poll_timeout`), raw peers that misbehave on
-//! purpose, and test certificates.
+//! End-to-end tests across Weft's crates (in `tests/tests/`): what crosses
+//! both adapters or runs them side by side. Each adapter's own tests live
+//! in its crate; raw peers and test certificates are in weft-test-support.
+//! What only these tests share is here: a small blocking driver (weft-proto
+//! over a `TcpStream`, with the read timeout set from `poll_timeout`), an
+//! echo server on each adapter, and the configuration hostile peers meet.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -68,62 +70,6 @@ pub fn run(
             Err(e) => return Err(e),
         }
     }
-}
-
-/// A certificate for `localhost` made for a test, and the TLS configurations
-/// to serve it and to trust it.
-pub struct TestCert {
-    /// The certificate, PEM.
-    pub cert_pem: String,
-    /// Its private key, PEM.
-    pub key_pem: String,
-    /// A client configuration trusting only this certificate.
-    pub client: std::sync::Arc<rustls::ClientConfig>,
-}
-
-/// Generates a self-signed certificate for `localhost`.
-pub fn test_cert() -> TestCert {
-    let key = rcgen::KeyPair::generate().expect("key generation");
-    let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
-    let cert = params.self_signed(&key).expect("self-signed certificate");
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert.der().clone()).expect("root");
-    TestCert {
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-        client: weft_std::tls::client_config_with_roots(roots),
-    }
-}
-
-/// A raw client: does the opening handshake by hand over a `TcpStream` and
-/// returns the stream and a connection for it, so a test can then misbehave
-/// (go silent, vanish mid-frame) as no real client would.
-pub fn raw_client(addr: std::net::SocketAddr) -> (TcpStream, Connection) {
-    use weft_proto::handshake::{ClientHandshake, OutgoingRequest};
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    let request = OutgoingRequest::new(addr.to_string(), "/");
-    let config = weft_proto::Config::default();
-    let mut handshake =
-        ClientHandshake::new(request, config, [9; 16], Instant::now()).expect("request");
-    let mut out = Vec::new();
-    handshake.write_request(&mut out);
-    stream.write_all(&out).expect("write request");
-    let mut buf = [0u8; 1024];
-    loop {
-        let n = stream.read(&mut buf).expect("read response");
-        assert!(n > 0, "server closed during the handshake");
-        if handshake
-            .handle_data(&buf[..n])
-            .expect("valid response")
-            .is_some()
-        {
-            break;
-        }
-    }
-    let conn = handshake
-        .into_connection(|| [1, 2, 3, 4], Instant::now())
-        .expect("connection");
-    (stream, conn)
 }
 
 /// A weft-tokio echo server with `config` on its own runtime thread, one

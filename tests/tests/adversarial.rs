@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use weft_proto::{Config, Connection, Event};
 use weft_std::Message;
-use weft_tests::{hostile_config, raw_client};
+use weft_test_support::raw_client;
+use weft_tests::hostile_config;
 
 /// The servers under test: each echoes, one connection per thread or task.
 #[derive(Clone, Copy, Debug)]

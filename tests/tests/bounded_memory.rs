@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use weft_std::Message;
-use weft_tests::raw_client;
+use weft_test_support::raw_client;
 
 /// The server process; killed when dropped.
 struct Server {

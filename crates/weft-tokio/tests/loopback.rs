@@ -6,10 +6,11 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{client_bytes, echo, pair, raw_client, LIMIT};
+use common::{echo, pair, raw_client, LIMIT};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
+use weft_test_support::{client_bytes, drain};
 use weft_tokio::weft_proto::handshake::HandshakeError;
 use weft_tokio::weft_proto::{Event, SendError, Timeout};
 use weft_tokio::{
@@ -192,7 +193,7 @@ async fn dropping_next_futures_loses_nothing() {
             }
         }
         conn.close(Instant::now(), CloseCode::NORMAL, "").unwrap();
-        let bytes = common::drain(&mut conn);
+        let bytes = drain(&mut conn);
         let mut sent = 0;
         let mut piece = 1;
         while sent < bytes.len() {

@@ -7,16 +7,12 @@ mod common;
 #[tokio::test]
 async fn wss_round_trip_with_a_generated_certificate() {
     use futures_util::{SinkExt, StreamExt};
-    use tokio_rustls::rustls::RootCertStore;
     use weft_tokio::{connect_with, tls, ClientOptions, CloseCode, Message};
 
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert_pem = certified.cert.pem();
-    let key_pem = certified.signing_key.serialize_pem();
-
+    let cert = weft_test_support::test_cert();
     let (listener, addr) = common::listener().await;
     let acceptor = tokio_rustls::TlsAcceptor::from(
-        tls::server_config(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap(),
+        tls::server_config(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes()).unwrap(),
     );
     let server = tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
@@ -24,9 +20,7 @@ async fn wss_round_trip_with_a_generated_certificate() {
         common::echo(weft_tokio::accept(tls).await.unwrap()).await
     });
 
-    let mut roots = RootCertStore::empty();
-    roots.add(certified.cert.der().clone()).unwrap();
-    let options = ClientOptions::new().tls(tls::client_config_with_roots(roots));
+    let options = ClientOptions::new().tls(tls::client_config_with_roots(cert.roots));
     let url = format!("wss://localhost:{}/secure", addr.port());
     let (mut client, _) = connect_with(&url, options).await.unwrap();
     client.with_io(|io| assert!(io.is_tls()));
@@ -53,14 +47,10 @@ async fn wss_round_trip_with_a_generated_certificate() {
 async fn wss_refuses_an_untrusted_certificate() {
     use weft_tokio::{connect, Error};
 
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert = weft_test_support::test_cert();
     let (listener, addr) = common::listener().await;
     let acceptor = tokio_rustls::TlsAcceptor::from(
-        weft_tokio::tls::server_config(
-            certified.cert.pem().as_bytes(),
-            certified.signing_key.serialize_pem().as_bytes(),
-        )
-        .unwrap(),
+        weft_tokio::tls::server_config(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes()).unwrap(),
     );
     tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();

@@ -1,8 +1,13 @@
 //! Helpers shared by the RFC-section tests: a frame builder written
 //! independently of the crate's encoder, single-endpoint feeders, and an
-//! in-memory client/server pair driven with a simulated clock.
+//! in-memory client/server pair driven with a simulated clock. The
+//! handshake tests' heads and checks are in [`handshake`], the property
+//! tests' generators in [`properties`].
 
 #![allow(dead_code)]
+
+pub mod handshake;
+pub mod properties;
 
 use std::time::{Duration, Instant};
 

@@ -1,4 +1,7 @@
-//! Helpers shared by the loopback tests.
+//! Helpers shared by the loopback tests. The raw peers' sans-IO parts
+//! (the client's handshake, the bytes a connection queues) come from
+//! weft-test-support, which weft-std's tests and the end-to-end tests use
+//! too.
 
 #![allow(dead_code)]
 
@@ -8,7 +11,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use weft_tokio::weft_proto::handshake::{ClientHandshake, OutgoingRequest};
+use weft_test_support::RawHandshake;
 use weft_tokio::weft_proto::Connection;
 use weft_tokio::{
     accept_with, connect_with, Accept, ClientOptions, Config, MaybeTlsStream, WebSocketStream,
@@ -67,18 +70,15 @@ where
 pub async fn raw_client(addr: SocketAddr, config: Config) -> (TcpStream, Connection) {
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     tcp.set_nodelay(true).unwrap();
-    let request = OutgoingRequest::new(addr.to_string(), "/raw");
-    let mut handshake =
-        ClientHandshake::new(request, config, *b"0123456789abcdef", Instant::now()).unwrap();
-    let mut out = Vec::new();
-    handshake.write_request(&mut out);
-    tcp.write_all(&out).await.unwrap();
+    let (mut handshake, request) =
+        RawHandshake::start(addr.to_string(), "/raw", config, *b"0123456789abcdef");
+    tcp.write_all(&request).await.unwrap();
     let mut buf = [0u8; 1];
     // Byte by byte, so nothing after the 101 is consumed here.
     loop {
         let n = tcp.read(&mut buf).await.unwrap();
         assert_eq!(n, 1, "server closed during the handshake");
-        if handshake.handle_data(&buf).unwrap().is_some() {
+        if handshake.handle_response(&buf) {
             break;
         }
     }
@@ -87,17 +87,7 @@ pub async fn raw_client(addr: SocketAddr, config: Config) -> (TcpStream, Connect
         key = key.wrapping_add(0x9e37_79b9);
         key.to_be_bytes()
     };
-    (
-        tcp,
-        handshake.into_connection(keys, Instant::now()).unwrap(),
-    )
-}
-
-/// The frames a sans-IO client would send for `build`, as bytes.
-pub fn client_bytes(build: impl FnOnce(&mut Connection)) -> Vec<u8> {
-    let mut conn = Connection::client(Config::default(), || [1, 2, 3, 4], Instant::now());
-    build(&mut conn);
-    drain(&mut conn)
+    (tcp, handshake.into_connection(keys))
 }
 
 /// A server's handshake done by hand over a raw TCP stream; returns the
@@ -117,19 +107,4 @@ pub async fn raw_server(tcp: &mut TcpStream) -> Connection {
     handshake.accept(Accept::new(), &mut out).unwrap();
     tcp.write_all(&out).await.unwrap();
     handshake.into_connection(Instant::now()).unwrap()
-}
-
-/// Everything `conn` has queued, as bytes.
-pub fn drain(conn: &mut Connection) -> Vec<u8> {
-    use weft_tokio::weft_proto::bytes::Buf;
-    let mut out = Vec::new();
-    while let Some(mut transmit) = conn.poll_transmit() {
-        while transmit.has_remaining() {
-            let chunk = transmit.chunk();
-            out.extend_from_slice(chunk);
-            let n = chunk.len();
-            transmit.advance(n);
-        }
-    }
-    out
 }

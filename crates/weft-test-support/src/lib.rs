@@ -1,0 +1,18 @@
+//! What the tests of Weft's adapters (weft-std, weft-tokio) and the
+//! end-to-end tests share:
+//!
+//! - raw peers ([`raw`]): the opening handshake done by hand, so that a
+//!   test holds the socket and controls every byte after it, and can
+//!   misbehave (go silent, vanish mid-frame) as no real peer would;
+//! - certificates made for a test ([`cert`]).
+//!
+//! It depends on weft-proto and on neither adapter, so each adapter can use
+//! it in its own tests without linking a second copy of itself.
+
+#![forbid(unsafe_code)]
+
+pub mod cert;
+pub mod raw;
+
+pub use cert::{test_cert, TestCert};
+pub use raw::{client_bytes, drain, raw_client, RawHandshake};
