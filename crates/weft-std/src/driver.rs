@@ -85,8 +85,14 @@ pub(crate) fn feed(conn: &mut Connection, result: io::Result<usize>, buf: &[u8])
 }
 
 /// Applies a read timeout only when it changes (a system call each time).
-#[derive(Debug, Default)]
-pub(crate) struct TimeoutCache(Option<Option<Duration>>);
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) enum TimeoutCache {
+    /// None applied yet: whatever the transport has, it is set on first use.
+    #[default]
+    Unknown,
+    /// The read timeout last applied (`None`: reads block until data arrives).
+    Applied(Option<Duration>),
+}
 
 impl TimeoutCache {
     pub(crate) fn set<S: Transport + ?Sized>(
@@ -95,14 +101,14 @@ impl TimeoutCache {
         timeout: Option<Duration>,
     ) -> io::Result<()> {
         // Within a millisecond counts as unchanged.
-        let same = match (self.0, timeout) {
-            (Some(Some(a)), Some(b)) => a.abs_diff(b) < Duration::from_millis(1),
-            (Some(a), b) => a == b,
-            (None, _) => false,
+        let same = match (*self, timeout) {
+            (TimeoutCache::Applied(Some(a)), Some(b)) => a.abs_diff(b) < Duration::from_millis(1),
+            (TimeoutCache::Applied(a), b) => a == b,
+            (TimeoutCache::Unknown, _) => false,
         };
         if !same {
             stream.set_read_timeout(timeout)?;
-            self.0 = Some(timeout);
+            *self = TimeoutCache::Applied(timeout);
         }
         Ok(())
     }

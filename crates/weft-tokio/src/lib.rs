@@ -133,13 +133,18 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+mod driver;
+mod halves;
+mod handle;
 mod handshake;
 mod maybe_tls;
 mod stream;
+mod wakers;
 
+pub use halves::{ReuniteError, WsReceiver, WsSender};
 pub use handshake::{accept, accept_with, client, connect, connect_with};
 pub use maybe_tls::MaybeTlsStream;
-pub use stream::{from_upgraded, ReuniteError, WebSocketStream, WsReceiver, WsSender};
+pub use stream::{from_upgraded, WebSocketStream};
 
 #[cfg(feature = "tls")]
 pub use weft_io::tls;
