@@ -215,15 +215,17 @@ pub mod handshake;
 mod message;
 #[cfg(not(feature = "deflate"))]
 mod no_deflate;
+mod role;
 mod transmit;
 mod utf8;
 
 pub use close::{CloseCode, CloseFrame, CloseReason, Timeout, MAX_CLOSE_REASON};
-pub use config::{Config, Role};
+pub use config::Config;
 pub use connection::{Connection, MaskKeys, State};
 pub use error::{ProtocolError, SendError};
 pub use handshake::HandshakeError;
 pub use message::{Event, EventRef, Fragment, MessageKind, Utf8Bytes};
+pub use role::Role;
 pub use transmit::Transmit;
 pub use utf8::{InvalidUtf8, Utf8Validator};
 

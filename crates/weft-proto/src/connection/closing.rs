@@ -47,8 +47,8 @@ use std::time::Instant;
 
 use super::send::Sender;
 use crate::close::{CloseCode, CloseFrame, CloseReason, Timeout};
-use crate::config::Role;
 use crate::message::Event;
+use crate::role::Role;
 
 /// Where a connection stands in the closing handshake (RFC 6455 7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

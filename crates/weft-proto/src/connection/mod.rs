@@ -17,8 +17,9 @@ use std::fmt;
 use std::time::Instant;
 
 use crate::close::CloseReason;
-use crate::config::{Config, Role};
+use crate::config::Config;
 use crate::message::{Event, EventRef};
+use crate::role::Role;
 use crate::transmit::Transmit;
 
 pub use closing::State;

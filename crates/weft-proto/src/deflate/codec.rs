@@ -4,7 +4,7 @@ use bytes::Bytes;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use super::{DeflateConfig, DeflateParams};
-use crate::config::Role;
+use crate::role::Role;
 
 /// The four bytes a sync flush ends with, removed from each compressed
 /// message and restored before inflating it (RFC 7692 7.2.1, 7.2.2).
@@ -27,9 +27,11 @@ pub(crate) struct Deflate {
     params: DeflateParams,
     level: u32,
     threshold: usize,
-    /// Our window bits for compressing; below 9 we never compress.
+    /// Our window bits for compressing, at most 15; below 9 we never
+    /// compress.
     send_bits: u8,
     send_reset: bool,
+    /// The peer's window bits, 9–15.
     recv_bits: u8,
     recv_reset: bool,
     compressor: Option<Compress>,
@@ -48,15 +50,16 @@ impl std::fmt::Debug for Deflate {
 
 impl Deflate {
     pub(crate) fn new(params: DeflateParams, role: Role, config: &DeflateConfig) -> Deflate {
+        let settings = config.settings();
         let (send_bits, send_reset, recv_bits, recv_reset) = match role {
             Role::Server => (
-                params.server_max_window_bits.min(15),
+                params.server_max_window_bits,
                 params.server_no_context_takeover,
                 params.client_max_window_bits,
                 params.client_no_context_takeover,
             ),
             Role::Client => (
-                params.client_max_window_bits.min(15),
+                params.client_max_window_bits,
                 params.client_no_context_takeover,
                 params.server_max_window_bits,
                 params.server_no_context_takeover,
@@ -64,11 +67,14 @@ impl Deflate {
         };
         Deflate {
             params,
-            level: config.level.min(9),
-            threshold: config.threshold,
-            send_bits,
+            level: settings.level,
+            threshold: settings.threshold,
+            // Parameters agreed elsewhere (`Connection::enable_deflate`) may
+            // hold anything, and zlib takes only 9–15.
+            send_bits: send_bits.min(15),
             send_reset,
-            recv_bits,
+            // A 9-bit window reads what an 8-bit one wrote.
+            recv_bits: recv_bits.clamp(9, 15),
             recv_reset,
             compressor: None,
             decompressor: None,
@@ -126,8 +132,7 @@ impl Deflate {
         out: &mut Vec<u8>,
         cap: usize,
     ) -> Result<usize, InflateError> {
-        // A 9-bit window reads what an 8-bit one wrote.
-        let bits = self.recv_bits.max(9);
+        let bits = self.recv_bits;
         let d = self
             .decompressor
             .get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));

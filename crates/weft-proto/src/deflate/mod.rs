@@ -1,10 +1,13 @@
-//! permessage-deflate (RFC 7692): negotiation, and per-message compression.
+//! permessage-deflate (RFC 7692): the policy, what was agreed, and
+//! per-message compression.
 //!
 //! [`DeflateConfig`] in [`Config`](crate::Config) is the policy: what a
 //! client offers, what a server accepts. The handshakes negotiate from it
 //! and hand the agreed [`DeflateParams`] to the connection, which then
 //! compresses messages it sends (RSV1) and inflates those it receives,
-//! never past the message size limit, whatever the compression ratio.
+//! never past the message size limit, whatever the compression ratio. A
+//! server's answer that the client's offer does not allow fails the
+//! handshake with a [`NegotiationError`].
 //!
 //! zlib cannot compress with an 8-bit window. When a peer requires that of
 //! us, the extension is accepted and our messages simply go out
@@ -12,12 +15,12 @@
 //! a peer's 8-bit stream.
 
 mod codec;
+mod negotiation;
 
 pub(crate) use codec::{Deflate, TAIL};
+pub use negotiation::NegotiationError;
 
 use std::fmt;
-
-use crate::handshake::HandshakeError;
 
 /// The extension's name in `Sec-WebSocket-Extensions`.
 pub const EXTENSION: &str = "permessage-deflate";
@@ -32,6 +35,10 @@ pub const EXTENSION: &str = "permessage-deflate";
 /// 2^15 once both directions have been used, and nothing between messages
 /// without context takeover (docs/deflate.md has the measured table); the
 /// state is allocated only when first needed.
+///
+/// Numbers out of range are never refused: window bits are used as 9–15
+/// and the level as 0–9, whether they were set with the builder methods or
+/// assigned to the fields.
 ///
 /// ```
 /// use weft_proto::deflate::DeflateConfig;
@@ -87,21 +94,23 @@ impl DeflateConfig {
         self
     }
 
-    /// See [`server_max_window_bits`](Self::server_max_window_bits); clamped to 9–15.
+    /// See [`server_max_window_bits`](Self::server_max_window_bits); used
+    /// clamped to 9–15.
     pub fn server_max_window_bits(mut self, bits: u8) -> Self {
-        self.server_max_window_bits = bits.clamp(9, 15);
+        self.server_max_window_bits = bits;
         self
     }
 
-    /// See [`client_max_window_bits`](Self::client_max_window_bits); clamped to 9–15.
+    /// See [`client_max_window_bits`](Self::client_max_window_bits); used
+    /// clamped to 9–15.
     pub fn client_max_window_bits(mut self, bits: u8) -> Self {
-        self.client_max_window_bits = bits.clamp(9, 15);
+        self.client_max_window_bits = bits;
         self
     }
 
-    /// See [`level`](Self::level); clamped to 0–9.
+    /// See [`level`](Self::level); used clamped to 0–9.
     pub fn level(mut self, level: u32) -> Self {
-        self.level = level.min(9);
+        self.level = level;
         self
     }
 
@@ -111,162 +120,34 @@ impl DeflateConfig {
         self
     }
 
-    /// The client's offer, for `Sec-WebSocket-Extensions`. It always
-    /// says `client_max_window_bits` (with our limit if below 15), so a
-    /// server may ask for a smaller client window.
-    pub fn offer(&self) -> String {
-        let config = self.clamped();
-        let mut offer = String::from(EXTENSION);
-        if config.server_no_context_takeover {
-            offer.push_str("; server_no_context_takeover");
-        }
-        if config.client_no_context_takeover {
-            offer.push_str("; client_no_context_takeover");
-        }
-        if config.server_max_window_bits < 15 {
-            offer.push_str(&format!(
-                "; server_max_window_bits={}",
-                config.server_max_window_bits
-            ));
-        }
-        if config.client_max_window_bits < 15 {
-            offer.push_str(&format!(
-                "; client_max_window_bits={}",
-                config.client_max_window_bits
-            ));
-        } else {
-            offer.push_str("; client_max_window_bits");
-        }
-        offer
-    }
-
-    /// A server's choice among a request's extension offers (each item of
-    /// `Sec-WebSocket-Extensions`, in the client's order): the first
-    /// permessage-deflate offer it can accept, with the response to send.
-    /// Offers that are malformed or that it cannot honour are declined
-    /// (RFC 7692 5, 7.1).
-    pub fn negotiate<'a>(
-        &self,
-        offers: impl IntoIterator<Item = &'a str>,
-    ) -> Option<(DeflateParams, String)> {
-        offers
-            .into_iter()
-            .find_map(|offer| self.accept_offer(offer))
-    }
-
-    /// The settings with the public fields brought into range (9–15 bits,
-    /// level 0–9), whatever was assigned to them.
-    fn clamped(&self) -> DeflateConfig {
-        DeflateConfig {
+    /// The settings as negotiation and the codec use them. The fields are
+    /// public and may hold anything, so this is the one place their ranges
+    /// are enforced; nothing reads the fields but through it.
+    fn settings(&self) -> Settings {
+        Settings {
+            server_no_context_takeover: self.server_no_context_takeover,
+            client_no_context_takeover: self.client_no_context_takeover,
             server_max_window_bits: self.server_max_window_bits.clamp(9, 15),
             client_max_window_bits: self.client_max_window_bits.clamp(9, 15),
             level: self.level.min(9),
-            ..self.clone()
+            threshold: self.threshold,
         }
     }
+}
 
-    fn accept_offer(&self, offer: &str) -> Option<(DeflateParams, String)> {
-        let this = self.clamped();
-        let params = parse(offer)?;
-        let mut agreed = DeflateParams {
-            server_no_context_takeover: this.server_no_context_takeover,
-            client_no_context_takeover: this.client_no_context_takeover,
-            server_max_window_bits: this.server_max_window_bits,
-            client_max_window_bits: 15,
-        };
-        let mut server_bits_asked = false;
-        let mut client_bits_supported = false;
-        for (key, value) in params {
-            match (key, value) {
-                (Key::ServerNoContextTakeover, None) => agreed.server_no_context_takeover = true,
-                (Key::ClientNoContextTakeover, None) => agreed.client_no_context_takeover = true,
-                (Key::ServerMaxWindowBits, Some(bits)) => {
-                    server_bits_asked = true;
-                    agreed.server_max_window_bits = agreed.server_max_window_bits.min(bits);
-                }
-                (Key::ClientMaxWindowBits, bits) => {
-                    client_bits_supported = true;
-                    agreed.client_max_window_bits = bits.unwrap_or(15);
-                }
-                // A value where none belongs, or none where one must be.
-                _ => return None,
-            }
-        }
-        // RFC 7692 7.1.2.2: the server may limit the client's window only if
-        // the client said it supports the parameter.
-        let limit_client =
-            client_bits_supported && this.client_max_window_bits < agreed.client_max_window_bits;
-        if limit_client {
-            agreed.client_max_window_bits = this.client_max_window_bits;
-        }
-        let mut response = String::from(EXTENSION);
-        if agreed.server_no_context_takeover {
-            response.push_str("; server_no_context_takeover");
-        }
-        if agreed.client_no_context_takeover {
-            response.push_str("; client_no_context_takeover");
-        }
-        // RFC 7692 7.1.2.1: an offer's server_max_window_bits is accepted by
-        // answering with it; we also say it when we use a smaller window.
-        if server_bits_asked || agreed.server_max_window_bits < 15 {
-            response.push_str(&format!(
-                "; server_max_window_bits={}",
-                agreed.server_max_window_bits
-            ));
-        }
-        if limit_client {
-            response.push_str(&format!(
-                "; client_max_window_bits={}",
-                agreed.client_max_window_bits
-            ));
-        }
-        Some((agreed, response))
-    }
-
-    /// A client's check of the server's response item for the offer this
-    /// config made (RFC 7692 7.1): the agreed parameters, or why the
-    /// response is not one this offer allows.
-    pub fn accept_response(&self, response: &str) -> Result<DeflateParams, HandshakeError> {
-        let this = self.clamped();
-        let bad = |why: &str| HandshakeError::InvalidExtension(format!("{response:?}: {why}"));
-        let params = parse(response).ok_or_else(|| bad("malformed or unknown parameters"))?;
-        let mut agreed = DeflateParams {
-            server_no_context_takeover: false,
-            client_no_context_takeover: this.client_no_context_takeover,
-            server_max_window_bits: 15,
-            client_max_window_bits: this.client_max_window_bits,
-        };
-        let mut server_bits_answered = false;
-        for (key, value) in params {
-            match (key, value) {
-                (Key::ServerNoContextTakeover, None) => agreed.server_no_context_takeover = true,
-                (Key::ClientNoContextTakeover, None) => agreed.client_no_context_takeover = true,
-                (Key::ServerMaxWindowBits, Some(bits)) => {
-                    if bits > this.server_max_window_bits {
-                        return Err(bad("server_max_window_bits above the one offered"));
-                    }
-                    server_bits_answered = true;
-                    agreed.server_max_window_bits = bits;
-                }
-                (Key::ClientMaxWindowBits, Some(bits)) => {
-                    if bits > this.client_max_window_bits {
-                        return Err(bad("client_max_window_bits above the one offered"));
-                    }
-                    agreed.client_max_window_bits = bits;
-                }
-                _ => return Err(bad("a parameter with a missing or unexpected value")),
-            }
-        }
-        if this.server_no_context_takeover && !agreed.server_no_context_takeover {
-            return Err(bad(
-                "server_no_context_takeover was offered but not accepted",
-            ));
-        }
-        if this.server_max_window_bits < 15 && !server_bits_answered {
-            return Err(bad("server_max_window_bits was offered but not accepted"));
-        }
-        Ok(agreed)
-    }
+/// A [`DeflateConfig`] with its numbers in range, from
+/// [`DeflateConfig::settings`].
+#[derive(Clone, Copy, Debug)]
+struct Settings {
+    server_no_context_takeover: bool,
+    client_no_context_takeover: bool,
+    /// 9–15: zlib has no 8-bit window to compress with.
+    server_max_window_bits: u8,
+    /// 9–15.
+    client_max_window_bits: u8,
+    /// 0–9.
+    level: u32,
+    threshold: usize,
 }
 
 /// What both ends agreed to in the handshake (RFC 7692 7.1).
@@ -301,63 +182,4 @@ impl fmt::Display for DeflateParams {
             },
         )
     }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Key {
-    ServerNoContextTakeover,
-    ClientNoContextTakeover,
-    ServerMaxWindowBits,
-    ClientMaxWindowBits,
-}
-
-/// Parses `permessage-deflate; key[=value]; ...` (RFC 7692 5, with the
-/// token and quoted-string values of RFC 6455 9.1). `None` if the item is
-/// another extension, or has an unknown or repeated parameter or a window
-/// size outside 8–15.
-fn parse(item: &str) -> Option<Vec<(Key, Option<u8>)>> {
-    let mut parts = item.split(';').map(|p| p.trim_matches([' ', '\t']));
-    if !parts.next()?.eq_ignore_ascii_case(EXTENSION) {
-        return None;
-    }
-    let mut params: Vec<(Key, Option<u8>)> = Vec::new();
-    for part in parts {
-        let (name, value) = match part.split_once('=') {
-            Some((n, v)) => (
-                n.trim_matches([' ', '\t']),
-                Some(v.trim_matches([' ', '\t'])),
-            ),
-            None => (part, None),
-        };
-        let key = match name.to_ascii_lowercase().as_str() {
-            "server_no_context_takeover" => Key::ServerNoContextTakeover,
-            "client_no_context_takeover" => Key::ClientNoContextTakeover,
-            "server_max_window_bits" => Key::ServerMaxWindowBits,
-            "client_max_window_bits" => Key::ClientMaxWindowBits,
-            _ => return None,
-        };
-        if params.iter().any(|(k, _)| *k == key) {
-            return None;
-        }
-        let value = match value {
-            None => None,
-            Some(v) => {
-                let v = v
-                    .strip_prefix('"')
-                    .and_then(|v| v.strip_suffix('"'))
-                    .unwrap_or(v);
-                // RFC 7692 7.1.2: a decimal from 8 to 15, no leading zeros
-                // (and no sign).
-                if v.len() > 2 || v.starts_with('0') || !v.bytes().all(|b| b.is_ascii_digit()) {
-                    return None;
-                }
-                match v.parse::<u8>() {
-                    Ok(bits @ 8..=15) => Some(bits),
-                    _ => return None,
-                }
-            }
-        };
-        params.push((key, value));
-    }
-    Some(params)
 }

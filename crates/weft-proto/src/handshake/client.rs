@@ -1,109 +1,17 @@
-//! The client's side: write the request, check the response.
+//! The client's opening handshake: write the request, read the response,
+//! and either become a connection or report the refusal with the start of
+//! its body.
 
 use std::time::Instant;
 
 use base64::Engine as _;
 use bytes::Bytes;
 
-use super::{
-    accept_key, check_header, extension_name, head_len, is_token, write_header, HandshakeError,
-    HeadScan, Headers, Rejection, MAX_REJECTION_BODY,
-};
+use super::acceptance::{self, Acceptance};
+use super::outgoing::OutgoingRequest;
+use super::{head_len, HandshakeError, HeadScan, Headers, Rejection, MAX_REJECTION_BODY};
 use crate::config::Config;
 use crate::connection::{Connection, MaskKeys};
-
-/// What a client asks for: where, and with which options.
-///
-/// ```
-/// use weft_proto::handshake::OutgoingRequest;
-/// let request = OutgoingRequest::new("example.com", "/chat")
-///     .origin("https://example.com")
-///     .subprotocol("chat.v2")
-///     .header("Authorization", "Bearer t0ken");
-/// # let _ = request;
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OutgoingRequest {
-    host: String,
-    target: String,
-    origin: Option<String>,
-    subprotocols: Vec<String>,
-    extensions: Vec<String>,
-    headers: Vec<(String, String)>,
-}
-
-impl OutgoingRequest {
-    /// A request for `target` (path and query, starting with `/`) on `host`
-    /// (the `Host` header: a host name, with `:port` if not the default).
-    pub fn new(host: impl Into<String>, target: impl Into<String>) -> Self {
-        OutgoingRequest {
-            host: host.into(),
-            target: target.into(),
-            origin: None,
-            subprotocols: Vec::new(),
-            extensions: Vec::new(),
-            headers: Vec::new(),
-        }
-    }
-
-    /// Sends an `Origin` header.
-    pub fn origin(mut self, origin: impl Into<String>) -> Self {
-        self.origin = Some(origin.into());
-        self
-    }
-
-    /// Offers a subprotocol; call again to offer more, most preferred first.
-    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
-        self.subprotocols.push(protocol.into());
-        self
-    }
-
-    /// Offers an extension, as it appears in `Sec-WebSocket-Extensions`
-    /// (`name; param=value`).
-    pub fn extension(mut self, offer: impl Into<String>) -> Self {
-        self.extensions.push(offer.into());
-        self
-    }
-
-    /// Adds a header field.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-}
-
-/// The server's 101 response, checked.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Acceptance {
-    headers: Headers,
-    subprotocol: Option<String>,
-    extensions: Vec<String>,
-    #[cfg(feature = "deflate")]
-    deflate: Option<crate::deflate::DeflateParams>,
-}
-
-impl Acceptance {
-    /// Every header field of the response.
-    pub fn headers(&self) -> &Headers {
-        &self.headers
-    }
-
-    /// The subprotocol the server chose, one of those offered.
-    pub fn subprotocol(&self) -> Option<&str> {
-        self.subprotocol.as_deref()
-    }
-
-    /// The extensions the server accepted, each as sent.
-    pub fn extensions(&self) -> &[String] {
-        &self.extensions
-    }
-
-    /// The permessage-deflate parameters agreed, if the server accepted it.
-    #[cfg(feature = "deflate")]
-    pub fn deflate(&self) -> Option<&crate::deflate::DeflateParams> {
-        self.deflate.as_ref()
-    }
-}
 
 /// Where the start of a rejection's body ends, so that what is kept does
 /// not depend on how the response was split into reads.
@@ -155,9 +63,10 @@ pub struct ClientHandshake {
 }
 
 impl ClientHandshake {
-    /// A handshake for `request`, keyed with `nonce` (RFC 6455 4.1: 16 bytes
-    /// "randomly selected"; the caller draws them, adapters from the OS).
-    /// The handshake timeout counts from `now`.
+    /// A handshake for `request`, keyed with `nonce`: 16 bytes which, says
+    /// RFC 6455 4.1, "MUST be selected randomly for each connection" (the
+    /// caller draws them, adapters from the OS). The handshake timeout
+    /// counts from `now`.
     ///
     /// Fails with [`HandshakeError::InvalidInput`] if the request has a
     /// header that would break the head or a target not starting with `/`.
@@ -167,39 +76,7 @@ impl ClientHandshake {
         nonce: [u8; 16],
         now: Instant,
     ) -> Result<Self, HandshakeError> {
-        check_header("Host", &request.host)?;
-        if request.host.is_empty() {
-            return Err(HandshakeError::InvalidInput("empty host".into()));
-        }
-        // RFC 6455 3: a resource name, no fragment ('#' is sent as %23).
-        let target = &request.target;
-        if !target.starts_with('/') || target.bytes().any(|b| b <= b' ' || b == b'#' || b == 0x7f) {
-            return Err(HandshakeError::InvalidInput(format!(
-                "request target {target:?} must start with / and hold no spaces, control characters or fragment"
-            )));
-        }
-        // RFC 6455 4.1 item 10: unique tokens.
-        for (i, protocol) in request.subprotocols.iter().enumerate() {
-            if !is_token(protocol) {
-                return Err(HandshakeError::InvalidInput(format!(
-                    "subprotocol {protocol:?} is not an HTTP token"
-                )));
-            }
-            if request.subprotocols[..i].contains(protocol) {
-                return Err(HandshakeError::InvalidInput(format!(
-                    "subprotocol {protocol:?} is offered twice"
-                )));
-            }
-        }
-        if let Some(origin) = &request.origin {
-            check_header("Origin", origin)?;
-        }
-        for value in &request.extensions {
-            check_header("Sec-WebSocket-Extensions", value)?;
-        }
-        for (name, value) in &request.headers {
-            check_header(name, value)?;
-        }
+        request.check()?;
         #[cfg(feature = "deflate")]
         let request = {
             let mut request = request;
@@ -222,26 +99,7 @@ impl ClientHandshake {
 
     /// Writes the request head (RFC 6455 4.1) to `out`.
     pub fn write_request(&self, out: &mut Vec<u8>) {
-        let r = &self.request;
-        out.extend_from_slice(format!("GET {} HTTP/1.1\r\n", r.target).as_bytes());
-        write_header(out, "Host", &r.host);
-        write_header(out, "Upgrade", "websocket");
-        write_header(out, "Connection", "Upgrade");
-        write_header(out, "Sec-WebSocket-Key", &self.key);
-        write_header(out, "Sec-WebSocket-Version", "13");
-        if let Some(origin) = &r.origin {
-            write_header(out, "Origin", origin);
-        }
-        if !r.subprotocols.is_empty() {
-            write_header(out, "Sec-WebSocket-Protocol", &r.subprotocols.join(", "));
-        }
-        if !r.extensions.is_empty() {
-            write_header(out, "Sec-WebSocket-Extensions", &r.extensions.join(", "));
-        }
-        for (name, value) in &r.headers {
-            write_header(out, name, value);
-        }
-        out.extend_from_slice(b"\r\n");
+        self.request.write(&self.key, out);
     }
 
     /// Bytes from the server, in any chunks. Returns the checked response
@@ -363,89 +221,15 @@ impl ClientHandshake {
             if status != 101 {
                 return self.start_rejection(status, reason, response_headers, head_len);
             }
-            let response = self.check(response_headers)?;
+            let response =
+                acceptance::validate(response_headers, &self.key, &self.request, &self.config)?;
             self.stage = Stage::Succeeded {
                 head_len,
                 #[cfg(feature = "deflate")]
-                deflate: response.deflate,
+                deflate: response.deflate().copied(),
             };
             return Ok(Some(response));
         }
-    }
-
-    /// RFC 6455 4.1: the checks a client makes of a 101 response.
-    fn check(&self, headers: Headers) -> Result<Acceptance, HandshakeError> {
-        if !headers.has_token("upgrade", "websocket") {
-            return Err(HandshakeError::InvalidHeader {
-                name: "Upgrade",
-                problem: "does not contain \"websocket\"",
-            });
-        }
-        if !headers.has_token("connection", "upgrade") {
-            return Err(HandshakeError::InvalidHeader {
-                name: "Connection",
-                problem: "does not contain \"Upgrade\"",
-            });
-        }
-        match headers.single("Sec-WebSocket-Accept")? {
-            Some(accept) if accept == accept_key(self.key.as_bytes()).as_bytes() => {}
-            Some(_) => return Err(HandshakeError::WrongAccept),
-            None => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Accept")),
-        }
-        let protocols: Vec<&str> = headers.list("sec-websocket-protocol").collect();
-        if protocols.len() > 1 {
-            return Err(HandshakeError::InvalidHeader {
-                name: "Sec-WebSocket-Protocol",
-                problem: "names more than one subprotocol",
-            });
-        }
-        let subprotocol = protocols.first().map(|p| (*p).to_owned());
-        if let Some(p) = &subprotocol {
-            if !self.request.subprotocols.contains(p) {
-                return Err(HandshakeError::UnexpectedSubprotocol(p.clone()));
-            }
-        }
-        let mut extensions = Vec::new();
-        #[cfg(feature = "deflate")]
-        let mut deflate = None;
-        for item in headers.list("sec-websocket-extensions") {
-            let name = extension_name(item);
-            let offered = self
-                .request
-                .extensions
-                .iter()
-                .any(|offer| extension_name(offer).eq_ignore_ascii_case(name));
-            if !offered {
-                return Err(HandshakeError::UnexpectedExtension(item.to_owned()));
-            }
-            #[cfg(feature = "deflate")]
-            if name.eq_ignore_ascii_case(crate::deflate::EXTENSION) {
-                // RFC 7692 5: at most one permessage-deflate in a response.
-                if deflate.is_some() {
-                    return Err(HandshakeError::InvalidExtension(
-                        "permessage-deflate accepted twice".into(),
-                    ));
-                }
-                // The offer must be the one Config::deflate made: a hand-made
-                // one would leave the connection compressing with settings
-                // it never agreed to.
-                let Some(config) = &self.config.deflate else {
-                    return Err(HandshakeError::InvalidExtension(
-                        "permessage-deflate was offered by hand; enable it with Config::deflate"
-                            .into(),
-                    ));
-                };
-                deflate = Some(config.accept_response(item)?);
-            }
-            extensions.push(item.to_owned());
-        }
-        Ok(Acceptance {
-            headers,
-            subprotocol,
-            extensions,
-            #[cfg(feature = "deflate")]
-            deflate,
-        })
     }
 
     /// A refusal: keep reading until the start of its body is here.

@@ -1,3 +1,7 @@
+//! Why a handshake failed ([`HandshakeError`]), the HTTP answer a server
+//! gives for it, and a server's refusal as the client sees it
+//! ([`Rejection`]).
+
 use std::fmt;
 
 use bytes::Bytes;
@@ -63,8 +67,11 @@ pub enum HandshakeError {
     /// The server accepted an extension the client did not offer.
     UnexpectedExtension(String),
     /// The server's answer to an extension offer breaks the extension's
-    /// rules (a permessage-deflate parameter not offered, a bad value).
-    InvalidExtension(String),
+    /// rules (a permessage-deflate parameter not offered, a bad value); the
+    /// [`NegotiationError`](crate::deflate::NegotiationError) says which, and
+    /// is also this error's [`source`](std::error::Error::source).
+    #[cfg(feature = "deflate")]
+    InvalidExtension(crate::deflate::NegotiationError),
     /// The transport closed before the handshake completed.
     ConnectionClosed,
     /// The handshake took longer than the handshake timeout (408).
@@ -93,10 +100,11 @@ impl HandshakeError {
             | WrongAccept
             | UnexpectedSubprotocol(_)
             | UnexpectedExtension(_)
-            | InvalidExtension(_)
             | ConnectionClosed
             | InvalidInput(_)
             | NotReady => return None,
+            #[cfg(feature = "deflate")]
+            InvalidExtension(_) => return None,
         })
     }
 
@@ -113,6 +121,12 @@ impl HandshakeError {
             format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status)).as_bytes(),
         );
         match self {
+            // RFC 6455 4.2.2: "If this version does not match a version
+            // understood by the server, the server MUST abort the WebSocket
+            // handshake described in this section and instead send an
+            // appropriate HTTP error code (such as 426 Upgrade Required) and
+            // a |Sec-WebSocket-Version| header field indicating the
+            // version(s) the server is capable of understanding."
             HandshakeError::UnsupportedVersion(_) => {
                 write_header(out, "Sec-WebSocket-Version", "13")
             }
@@ -180,6 +194,7 @@ impl fmt::Display for HandshakeError {
             ),
             UnexpectedSubprotocol(p) => write!(f, "server chose subprotocol {p:?}, which was not offered"),
             UnexpectedExtension(e) => write!(f, "server accepted extension {e:?}, which was not offered"),
+            #[cfg(feature = "deflate")]
             InvalidExtension(e) => write!(f, "server's extension response is invalid: {e}"),
             ConnectionClosed => f.write_str("connection closed before the handshake completed"),
             TimedOut => f.write_str("handshake timed out"),
@@ -189,4 +204,19 @@ impl fmt::Display for HandshakeError {
     }
 }
 
-impl std::error::Error for HandshakeError {}
+impl std::error::Error for HandshakeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            #[cfg(feature = "deflate")]
+            HandshakeError::InvalidExtension(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "deflate")]
+impl From<crate::deflate::NegotiationError> for HandshakeError {
+    fn from(e: crate::deflate::NegotiationError) -> Self {
+        HandshakeError::InvalidExtension(e)
+    }
+}

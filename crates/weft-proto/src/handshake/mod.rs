@@ -1,14 +1,27 @@
 //! The opening handshake (RFC 6455 section 4), for both roles, as state
 //! machines of their own that hand over any bytes that follow the handshake
 //! to the [`Connection`](crate::Connection).
+//!
+//! A client sends an [`OutgoingRequest`] through a [`ClientHandshake`] and
+//! gets an [`Acceptance`] or a [`Rejection`]. A server reads an
+//! [`IncomingRequest`] through a [`ServerHandshake`] and answers with the
+//! application's [`Accept`] or [`Reject`].
 
+mod acceptance;
 mod client;
+mod decision;
 mod error;
+mod incoming;
+mod outgoing;
 mod server;
 
-pub use client::{Acceptance, ClientHandshake, OutgoingRequest};
+pub use acceptance::Acceptance;
+pub use client::ClientHandshake;
+pub use decision::{Accept, Reject, Responded};
 pub use error::{HandshakeError, Rejection};
-pub use server::{Accept, IncomingRequest, Reject, Responded, ServerHandshake};
+pub use incoming::IncomingRequest;
+pub use outgoing::OutgoingRequest;
+pub use server::ServerHandshake;
 
 use base64::Engine as _;
 

@@ -1,186 +1,14 @@
-//! The server's side: parse and validate the request, let the application
-//! decide, answer 101 or an error.
+//! The server's opening handshake: read the request, hand it to the
+//! application, write its decision, become a connection.
 
 use std::time::Instant;
 
-use base64::Engine as _;
-
+use super::decision::{Accept, Reject, Responded};
 use super::error::reason_phrase;
-use super::{
-    accept_key, check_header, check_not_reserved, head_len, write_header, HandshakeError, HeadScan,
-    Headers,
-};
-
-/// Headers a 101 response gets from the handshake; an [`Accept`] may not add them.
-const ACCEPT_HEADERS: &[&str] = &[
-    "Upgrade",
-    "Connection",
-    "Sec-WebSocket-Accept",
-    "Sec-WebSocket-Protocol",
-    "Sec-WebSocket-Extensions",
-    "Content-Length",
-    "Transfer-Encoding",
-];
-
-/// Headers a rejection gets from the handshake; a [`Reject`] may not add them.
-const REJECT_HEADERS: &[&str] = &["Connection", "Content-Length", "Transfer-Encoding"];
+use super::incoming::{self, IncomingRequest};
+use super::{accept_key, head_len, write_header, HandshakeError, HeadScan, Headers};
 use crate::config::Config;
 use crate::connection::Connection;
-
-/// A validated WebSocket handshake request, for the application to accept
-/// or reject.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IncomingRequest {
-    target: String,
-    headers: Headers,
-    host: String,
-    origin: Option<String>,
-    subprotocols: Vec<String>,
-    extensions: Vec<String>,
-    key: String,
-}
-
-impl IncomingRequest {
-    /// The request target as sent: path and query, e.g. `/chat?room=1`.
-    pub fn target(&self) -> &str {
-        &self.target
-    }
-
-    /// The path part of the target, e.g. `/chat`. For a target in absolute
-    /// form (`http://host/chat`, RFC 6455 4.2.1 allows it) the scheme and
-    /// host are left out.
-    pub fn path(&self) -> &str {
-        let origin_form = origin_form(&self.target);
-        origin_form.split('?').next().unwrap_or("")
-    }
-
-    /// The query part of the target, without the `?`.
-    pub fn query(&self) -> Option<&str> {
-        origin_form(&self.target).split_once('?').map(|(_, q)| q)
-    }
-
-    /// Every header field.
-    pub fn headers(&self) -> &Headers {
-        &self.headers
-    }
-
-    /// The `Host` header.
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    /// The `Origin` header, sent by browsers (RFC 6455 10.2).
-    pub fn origin(&self) -> Option<&str> {
-        self.origin.as_deref()
-    }
-
-    /// The subprotocols offered, in the client's order of preference.
-    pub fn subprotocols(&self) -> &[String] {
-        &self.subprotocols
-    }
-
-    /// The extension offers, each as sent (`name; param=value`).
-    pub fn extensions(&self) -> &[String] {
-        &self.extensions
-    }
-}
-
-/// How the application accepts a request: which subprotocol, which extra headers.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Accept {
-    subprotocol: Option<String>,
-    headers: Vec<(String, String)>,
-    compression: bool,
-}
-
-impl Default for Accept {
-    fn default() -> Self {
-        Accept {
-            subprotocol: None,
-            headers: Vec::new(),
-            compression: true,
-        }
-    }
-}
-
-impl Accept {
-    /// Accepts with no subprotocol and no extra headers.
-    pub fn new() -> Self {
-        Accept::default()
-    }
-
-    /// Whether to accept a permessage-deflate offer, when
-    /// [`Config::deflate`](crate::Config) enables it. Default: `true`.
-    pub fn compression(mut self, on: bool) -> Self {
-        self.compression = on;
-        self
-    }
-
-    /// Chooses one of the subprotocols the client offered.
-    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
-        self.subprotocol = Some(protocol.into());
-        self
-    }
-
-    /// Adds a header to the 101 response (a `Set-Cookie`, say).
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-}
-
-/// How the application rejects a request: any status, headers and body.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reject {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reject {
-    /// Rejects with `status` (for instance 401, 403, 404 or 429).
-    pub fn new(status: u16) -> Self {
-        Reject {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
-    }
-
-    /// Adds a header to the response.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// The status the rejection answers with.
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
-    /// Sets the response body.
-    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.body = body.into();
-        self
-    }
-}
-
-/// What [`ServerHandshake::respond`] wrote: the outcome of the handshake
-/// on the server's side, matching the client's [`Acceptance`] and
-/// [`Rejection`](super::Rejection).
-///
-/// [`Acceptance`]: super::Acceptance
-#[derive(Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Responded {
-    /// The 101 response: the connection follows.
-    Accepted,
-    /// The application's rejection, with this status.
-    Rejected(u16),
-    /// The application's decision could not be written, for this reason;
-    /// a 500 was written instead (nothing, for [`HandshakeError::NotReady`]).
-    Failed(HandshakeError),
-}
 
 #[derive(Debug, PartialEq, Eq)]
 enum Stage {
@@ -306,18 +134,18 @@ impl ServerHandshake {
         let Some(head_len) = head_len(parsed, end >= limit, &self.config)? else {
             return Ok(None);
         };
+        // RFC 6455 4.1: "The method of the request MUST be GET, and the HTTP
+        // version MUST be at least 1.1."
         let method = req.method.unwrap_or("");
         if method != "GET" {
             return Err(HandshakeError::MethodNotAllowed(method.to_owned()));
         }
-        // RFC 6455 4.1: "The method of the request MUST be GET, and the HTTP
-        // version MUST be at least 1.1."
         if req.version != Some(1) {
             return Err(HandshakeError::HttpVersion);
         }
         let target = req.path.unwrap_or("").to_owned();
         let headers = Headers::from_httparse(req.headers);
-        let request = validate(target, headers)?;
+        let request = incoming::validate(target, headers)?;
         self.head_len = head_len;
         Ok(Some(request))
     }
@@ -331,32 +159,28 @@ impl ServerHandshake {
         let (Stage::Requested, Some(request)) = (&self.stage, &self.request) else {
             return Err(HandshakeError::NotReady);
         };
-        if let Some(protocol) = &accept.subprotocol {
-            if !request.subprotocols.iter().any(|p| p == protocol) {
-                return Err(HandshakeError::InvalidInput(format!(
-                    "subprotocol {protocol:?} was not offered by the client"
-                )));
-            }
-        }
-        for (name, value) in &accept.headers {
-            check_header(name, value)?;
-            check_not_reserved(name, ACCEPT_HEADERS)?;
-        }
+        accept.check(request)?;
+        // RFC 6455 4.2.2: "If the server chooses to accept the incoming
+        // connection, it MUST reply with a valid HTTP response indicating
+        // the following": a 101 status, Upgrade, Connection and
+        // Sec-WebSocket-Accept, then what was agreed.
         out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
         write_header(out, "Upgrade", "websocket");
         write_header(out, "Connection", "Upgrade");
         write_header(
             out,
             "Sec-WebSocket-Accept",
-            &accept_key(request.key.as_bytes()),
+            &accept_key(request.key().as_bytes()),
         );
         if let Some(protocol) = &accept.subprotocol {
             write_header(out, "Sec-WebSocket-Protocol", protocol);
         }
+        // RFC 6455 4.2.2: "Extensions not listed by the client MUST NOT be
+        // listed": the response answers one of the request's offers.
         #[cfg(feature = "deflate")]
         if let (true, Some(config)) = (accept.compression, &self.config.deflate) {
             if let Some((params, response)) =
-                config.negotiate(request.extensions.iter().map(String::as_str))
+                config.negotiate(request.extensions().iter().map(String::as_str))
             {
                 write_header(out, "Sec-WebSocket-Extensions", &response);
                 self.deflate = Some(params);
@@ -376,16 +200,7 @@ impl ServerHandshake {
         if self.stage != Stage::Requested {
             return Err(HandshakeError::NotReady);
         }
-        if !(200..=599).contains(&reject.status) {
-            return Err(HandshakeError::InvalidInput(format!(
-                "status {} cannot reject a handshake",
-                reject.status
-            )));
-        }
-        for (name, value) in &reject.headers {
-            check_header(name, value)?;
-            check_not_reserved(name, REJECT_HEADERS)?;
-        }
+        reject.check()?;
         let status = reject.status;
         out.extend_from_slice(
             format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status)).as_bytes(),
@@ -488,90 +303,4 @@ impl ServerHandshake {
         }
         Ok(connection)
     }
-}
-
-/// The path-and-query of a target: itself in origin form (`/a?b`), what
-/// follows the authority in absolute form (`http://host/a?b`).
-fn origin_form(target: &str) -> &str {
-    let Some((scheme, rest)) = target.split_once("://") else {
-        return target;
-    };
-    if !["http", "https", "ws", "wss"]
-        .iter()
-        .any(|s| s.eq_ignore_ascii_case(scheme))
-    {
-        return target;
-    }
-    match rest.find(['/', '?']) {
-        Some(i) if rest.as_bytes()[i] == b'/' => &rest[i..],
-        // `http://host?q` has an empty path, which means `/`.
-        Some(i) => &rest[i..],
-        None => "/",
-    }
-}
-
-/// The checks of RFC 6455 4.2.1 on a parsed GET request.
-fn validate(target: String, headers: Headers) -> Result<IncomingRequest, HandshakeError> {
-    let host = match headers.single("Host")? {
-        Some(host) if !host.is_empty() => String::from_utf8_lossy(host).into_owned(),
-        _ => return Err(HandshakeError::MissingHeader("Host")),
-    };
-    if headers.get("upgrade").is_none() {
-        return Err(HandshakeError::MissingHeader("Upgrade"));
-    }
-    if !headers.has_token("upgrade", "websocket") {
-        return Err(HandshakeError::InvalidHeader {
-            name: "Upgrade",
-            problem: "does not contain \"websocket\"",
-        });
-    }
-    if !headers.has_token("connection", "upgrade") {
-        return Err(HandshakeError::InvalidHeader {
-            name: "Connection",
-            problem: "does not contain \"Upgrade\"",
-        });
-    }
-    match headers.single("Sec-WebSocket-Version")? {
-        None => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Version")),
-        Some(b"13") => {}
-        Some(v) => {
-            return Err(HandshakeError::UnsupportedVersion(
-                String::from_utf8_lossy(v).into_owned(),
-            ))
-        }
-    }
-    let key = match headers.single("Sec-WebSocket-Key")? {
-        None => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Key")),
-        Some(key) => {
-            let decoded = base64::engine::general_purpose::STANDARD.decode(key);
-            if decoded.map(|k| k.len()) != Ok(16) {
-                return Err(HandshakeError::InvalidHeader {
-                    name: "Sec-WebSocket-Key",
-                    problem: "is not the base64 encoding of 16 bytes",
-                });
-            }
-            // Base64 is ASCII, so this is exact.
-            String::from_utf8_lossy(key).into_owned()
-        }
-    };
-    let origin = headers
-        .get("origin")
-        .map(|o| String::from_utf8_lossy(o).into_owned());
-    let subprotocols = headers
-        .list("sec-websocket-protocol")
-        .map(str::to_owned)
-        .collect();
-    let extensions = headers
-        .list("sec-websocket-extensions")
-        .map(str::to_owned)
-        .collect();
-    Ok(IncomingRequest {
-        target,
-        headers,
-        host,
-        origin,
-        subprotocols,
-        extensions,
-        key,
-    })
 }

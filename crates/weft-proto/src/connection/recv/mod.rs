@@ -22,10 +22,10 @@ use bytes::Bytes;
 use super::send::RSV1;
 use super::Connection;
 use crate::close::CloseReason;
-use crate::config::Role;
 use crate::error::ProtocolError;
 use crate::frame::{apply_mask, FrameHeader, OpCode};
 use crate::message::{Event, MessageKind, Utf8Bytes};
+use crate::role::Role;
 use crate::utf8::Utf8Validator;
 
 use assembly::InMessage;

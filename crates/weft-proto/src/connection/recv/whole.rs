@@ -11,11 +11,11 @@ use bytes::Buf;
 
 use super::message_event;
 use crate::close::CloseReason;
-use crate::config::Role;
 use crate::connection::Connection;
 use crate::error::ProtocolError;
 use crate::frame::{apply_mask, OpCode, ShortHeader};
 use crate::message::{Event, EventRef, MessageKind};
+use crate::role::Role;
 
 /// A whole message in one frame at the front of the buffer, unmasked.
 #[derive(Debug, Clone, Copy)]
