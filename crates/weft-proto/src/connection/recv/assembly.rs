@@ -264,7 +264,9 @@ impl Connection {
         };
         let kind = message.kind;
         self.recv.message = None;
-        Ok(Step::Event(message_event(kind, data)?))
+        message_event(kind, data)
+            .map(Step::Event)
+            .ok_or(ProtocolError::InvalidUtf8)
     }
 
     /// Inflates what is pending of a compressed message: all of it, never
@@ -341,6 +343,8 @@ impl Connection {
         }
         let data = Bytes::from(std::mem::take(&mut message.inflated));
         recv.message = None;
-        Ok(Step::Event(message_event(kind, data)?))
+        message_event(kind, data)
+            .map(Step::Event)
+            .ok_or(ProtocolError::InvalidUtf8)
     }
 }

@@ -41,13 +41,11 @@ impl Connection {
             .take_front(frame.header_len + frame.len)
             .freeze();
         payload.advance(frame.header_len);
-        match message_event(frame.kind, payload) {
-            Ok(event) => Some(event),
-            Err(error) => {
-                self.fail_protocol(error);
-                None
-            }
+        if let Some(event) = message_event(frame.kind, payload) {
+            return Some(event);
         }
+        self.fail_protocol(ProtocolError::InvalidUtf8);
+        None
     }
 
     /// Finds the frame [`whole_message`](Self::whole_message) takes and

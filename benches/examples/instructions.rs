@@ -1,0 +1,137 @@
+//! A fixed amount of Weft's work for valgrind's callgrind, which counts
+//! instructions rather than time and so gives the same figure on a noisy
+//! machine: `benches/scripts/instructions.sh` runs it at two frame counts
+//! and divides the difference, which leaves out the setup.
+//!
+//! ```sh
+//! instructions decode|decode-ref|encode SIZE COUNT [text] [unmasked]
+//! ```
+//!
+//! - `decode`: a server (a client with `unmasked`) is fed COUNT frames of
+//!   SIZE bytes, 64 KiB per read as the adapters read, and polls every
+//!   event with `poll_event` (owned);
+//! - `decode-ref`: the same with `poll_event_ref` (lent);
+//! - `encode`: a server queues COUNT binary messages of SIZE bytes, taking
+//!   the transmit after each.
+
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use weft_proto::bytes::{Buf, Bytes};
+use weft_proto::frame::{apply_mask, FrameHeader, OpCode};
+use weft_proto::{Config, Connection, Event, EventRef};
+
+/// Bytes handed to the connection per read, as the tokio adapter reads.
+const READ: usize = 64 * 1024;
+const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+fn wire(size: usize, count: usize, text: bool, masked: bool) -> Vec<u8> {
+    let payload: Vec<u8> = b"{\"id\":1,\"text\":\"hello\"} "
+        .iter()
+        .copied()
+        .cycle()
+        .take(size)
+        .collect();
+    let mut wire = Vec::with_capacity(count * (size + 14));
+    for _ in 0..count {
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode: if text { OpCode::Text } else { OpCode::Binary },
+            mask: masked.then_some(MASK),
+            payload_len: size as u64,
+        };
+        let mut head = [0u8; 14];
+        let n = header.encode(&mut head);
+        wire.extend_from_slice(&head[..n]);
+        let start = wire.len();
+        wire.extend_from_slice(&payload);
+        if masked {
+            apply_mask(&mut wire[start..], MASK, 0);
+        }
+    }
+    wire
+}
+
+fn decode(wire: &[u8], masked: bool, lent: bool) -> (usize, usize) {
+    let now = Instant::now();
+    let mut conn = if masked {
+        Connection::server(Config::default(), now)
+    } else {
+        Connection::client(Config::default(), || MASK, now)
+    };
+    let (mut messages, mut bytes) = (0, 0);
+    for read in wire.chunks(READ) {
+        conn.handle_data(now, read);
+        if lent {
+            while let Some(event) = conn.poll_event_ref() {
+                messages += 1;
+                bytes += match event {
+                    EventRef::Text(text) => black_box(text).len(),
+                    EventRef::Binary(data) => black_box(data).len(),
+                    _ => 0,
+                };
+            }
+        } else {
+            while let Some(event) = conn.poll_event() {
+                messages += 1;
+                bytes += match event {
+                    Event::Text(text) => black_box(text).len(),
+                    Event::Binary(data) => black_box(data).len(),
+                    _ => 0,
+                };
+            }
+        }
+    }
+    (messages, bytes)
+}
+
+fn encode(size: usize, count: usize) -> (usize, usize) {
+    let mut conn = Connection::server(Config::default(), Instant::now());
+    let payload = Bytes::from(vec![7u8; size]);
+    let mut written = 0;
+    for _ in 0..count {
+        conn.send_binary(payload.clone())
+            .expect("the connection is open");
+        while let Some(mut transmit) = conn.poll_transmit() {
+            while transmit.has_remaining() {
+                let n = black_box(transmit.chunk()).len();
+                written += n;
+                transmit.advance(n);
+            }
+        }
+    }
+    (count, written)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(mode), Some(size), Some(count)) = (
+        args.first(),
+        args.get(1).and_then(|s| s.parse::<usize>().ok()),
+        args.get(2).and_then(|s| s.parse::<usize>().ok()),
+    ) else {
+        eprintln!("usage: instructions decode|decode-ref|encode SIZE COUNT [text] [unmasked]");
+        return ExitCode::from(2);
+    };
+    let text = args.iter().any(|a| a == "text");
+    let masked = !args.iter().any(|a| a == "unmasked");
+    let (messages, bytes) = match mode.as_str() {
+        "decode" | "decode-ref" => {
+            let wire = wire(size, count, text, masked);
+            decode(&wire, masked, mode == "decode-ref")
+        }
+        "encode" => encode(size, count),
+        _ => {
+            eprintln!("unknown mode {mode}");
+            return ExitCode::from(2);
+        }
+    };
+    if messages != count {
+        eprintln!("{messages} messages, {count} expected");
+        return ExitCode::FAILURE;
+    }
+    println!("{messages} messages, {bytes} bytes");
+    ExitCode::SUCCESS
+}

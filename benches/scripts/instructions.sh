@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Instructions per frame, counted by valgrind's callgrind (the same figure
+# on a noisy machine): each cell runs benches/examples/instructions.rs at
+# two frame counts and divides the difference, so the setup drops out.
+#
+#   benches/scripts/instructions.sh [BINARY]
+#
+# BINARY defaults to this tree's release build of the example; pass another
+# tree's build to compare two commits cell by cell. Prints a markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bin="${1:-}"
+if [ -z "$bin" ]; then
+  cargo build -q --release -p weft-benches --example instructions
+  bin="${CARGO_TARGET_DIR:-target}/release/examples/instructions"
+fi
+command -v valgrind >/dev/null || { echo "valgrind is needed (Debian: apt-get install valgrind)" >&2; exit 1; }
+# Frames counted at two counts per cell (fewer for 64 KiB frames, which
+# valgrind runs slowly): the difference divided by the counts' difference.
+counts() { if [ "$1" -ge 65536 ]; then echo "40 80"; else echo "2000 4000"; fi; }
+count() {
+  local out
+  out=$(mktemp)
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$@" 2> "$out" >/dev/null
+  # "==PID== Collected : N"
+  awk '/Collected :/ {print $4}' "$out"
+  rm -f "$out"
+}
+echo "| work | size | instructions per frame |"
+echo "| --- | --- | --- |"
+for mode in decode decode-ref; do
+  for kind in binary text; do
+    for masking in masked unmasked; do
+      for size in 16 125 1024 65536; do
+        extra=()
+        [ "$kind" = text ] && extra+=(text)
+        [ "$masking" = unmasked ] && extra+=(unmasked)
+        read -r small large <<< "$(counts "$size")"
+        a=$(count "$mode" "$size" "$small" "${extra[@]}")
+        b=$(count "$mode" "$size" "$large" "${extra[@]}")
+        echo "| $mode $kind $masking | $size | $(( (b - a) / (large - small) )) |"
+      done
+    done
+  done
+done
+for size in 16 125 1024 65536; do
+  read -r small large <<< "$(counts "$size")"
+  a=$(count encode "$size" "$small")
+  b=$(count encode "$size" "$large")
+  echo "| encode | $size | $(( (b - a) / (large - small) )) |"
+done
