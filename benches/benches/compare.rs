@@ -25,14 +25,14 @@ use bytes::{Buf, Bytes};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use weft_proto::frame::{apply_mask, FrameHeader, OpCode};
+use weft_benches::wire::{self, text_of, JSON, MASK};
+use weft_proto::frame::apply_mask;
 use weft_proto::{Config, Connection, Event, EventRef, Utf8Validator};
 
 /// Bytes handed out per read, as from a socket.
 const READ: usize = 64 * 1024;
 /// Payload sizes of the decode and encode benchmarks.
 const SIZES: [usize; 4] = [16, 125, 1024, 64 * 1024];
-const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
 /// A buffer of frames: about 1 MiB of payload, at least 16 frames.
 struct Frames {
@@ -42,44 +42,10 @@ struct Frames {
     text: bool,
 }
 
-/// JSON, as most text messages are: ASCII with a few non-ASCII characters.
-const JSON: &str =
-    r#"{"id":12345,"user":"zoë","text":"a message to everybody","tags":["weft","ws"],"ok":true}, "#;
-
-/// `size` bytes of `pattern` repeated, cut back to a character boundary
-/// and padded with spaces.
-fn text_of(pattern: &str, size: usize) -> Vec<u8> {
-    let mut text: Vec<u8> = pattern.bytes().cycle().take(size).collect();
-    while std::str::from_utf8(&text).is_err() {
-        text.pop();
-    }
-    text.resize(size, b' ');
-    text
-}
-
 fn frames(size: usize, text: bool, masked: bool) -> Frames {
     let count = ((1 << 20) / size).max(16);
-    let payload = text_of(JSON, size);
-    let mut wire = Vec::with_capacity(count * (size + 14));
-    for _ in 0..count {
-        let header = FrameHeader {
-            fin: true,
-            rsv: 0,
-            opcode: if text { OpCode::Text } else { OpCode::Binary },
-            mask: masked.then_some(MASK),
-            payload_len: size as u64,
-        };
-        let mut head = [0u8; 14];
-        let n = header.encode(&mut head);
-        wire.extend_from_slice(&head[..n]);
-        let start = wire.len();
-        wire.extend_from_slice(&payload);
-        if masked {
-            apply_mask(&mut wire[start..], MASK, 0);
-        }
-    }
     Frames {
-        wire,
+        wire: wire::frames(size, count, text, masked),
         count,
         size,
         text,

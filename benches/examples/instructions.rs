@@ -8,7 +8,7 @@
 //! ```
 //!
 //! - `decode`: a server (a client with `unmasked`) is fed COUNT frames of
-//!   SIZE bytes, 64 KiB per read as the adapters read, and polls every
+//!   SIZE bytes (`weft_benches::wire`, as the criterion comparison reads), 64 KiB per read as the adapters read, and polls every
 //!   event with `poll_event` (owned);
 //! - `decode-ref`: the same with `poll_event_ref` (lent);
 //! - `encode`: a server queues COUNT binary messages of SIZE bytes, taking
@@ -18,42 +18,12 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use weft_benches::wire::{self, MASK};
 use weft_proto::bytes::{Buf, Bytes};
-use weft_proto::frame::{apply_mask, FrameHeader, OpCode};
 use weft_proto::{Config, Connection, Event, EventRef};
 
 /// Bytes handed to the connection per read, as the tokio adapter reads.
 const READ: usize = 64 * 1024;
-const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-
-fn wire(size: usize, count: usize, text: bool, masked: bool) -> Vec<u8> {
-    let payload: Vec<u8> = b"{\"id\":1,\"text\":\"hello\"} "
-        .iter()
-        .copied()
-        .cycle()
-        .take(size)
-        .collect();
-    let mut wire = Vec::with_capacity(count * (size + 14));
-    for _ in 0..count {
-        let header = FrameHeader {
-            fin: true,
-            rsv: 0,
-            opcode: if text { OpCode::Text } else { OpCode::Binary },
-            mask: masked.then_some(MASK),
-            payload_len: size as u64,
-        };
-        let mut head = [0u8; 14];
-        let n = header.encode(&mut head);
-        wire.extend_from_slice(&head[..n]);
-        let start = wire.len();
-        wire.extend_from_slice(&payload);
-        if masked {
-            apply_mask(&mut wire[start..], MASK, 0);
-        }
-    }
-    wire
-}
-
 fn decode(wire: &[u8], masked: bool, lent: bool) -> (usize, usize) {
     let now = Instant::now();
     let mut conn = if masked {
@@ -119,7 +89,7 @@ fn main() -> ExitCode {
     let masked = !args.iter().any(|a| a == "unmasked");
     let (messages, bytes) = match mode.as_str() {
         "decode" | "decode-ref" => {
-            let wire = wire(size, count, text, masked);
+            let wire = wire::frames(size, count, text, masked);
             decode(&wire, masked, mode == "decode-ref")
         }
         "encode" => encode(size, count),

@@ -5,6 +5,7 @@
 //!   times and the one-line summary.
 //! - [`server`]: what every echo server example shares: the port argument
 //!   and the `listening on` line the scripts wait for.
+//! - [`wire`]: the frames the decoding benchmarks read.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -12,3 +13,4 @@
 
 pub mod load;
 pub mod server;
+pub mod wire;

@@ -151,7 +151,13 @@ impl Connection {
 
     /// Why the connection ended, once it has: the same reason
     /// [`Event::Closed`] carries, kept for as long as the connection lives.
-    /// `None` while it is open or closing.
+    ///
+    /// It is `Some` from the moment the connection ends, which can be a
+    /// call before `Event::Closed` is polled (a server's clean end follows
+    /// its `CloseReceived` event). It is `None` until then, including while
+    /// a client waits for the server to close the transport after the
+    /// closing handshake, when [`state`](Self::state) already says
+    /// [`State::Closed`].
     pub fn close_reason(&self) -> Option<&CloseReason> {
         self.closing.reason()
     }

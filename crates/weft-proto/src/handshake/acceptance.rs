@@ -51,23 +51,9 @@ pub(super) fn validate(
     // RFC 6455 4.1: "If the response lacks an |Upgrade| header field or the
     // |Upgrade| header field contains a value that is not an ASCII
     // case-insensitive match for the value "websocket", the client MUST
-    // _Fail the WebSocket Connection_."
-    if !headers.has_token("upgrade", "websocket") {
-        return Err(HandshakeError::InvalidHeader {
-            name: "Upgrade",
-            problem: "does not contain \"websocket\"",
-        });
-    }
-    // RFC 6455 4.1: "If the response lacks a |Connection| header field or
-    // the |Connection| header field doesn't contain a token that is an ASCII
-    // case-insensitive match for the value "Upgrade", the client MUST _Fail
-    // the WebSocket Connection_."
-    if !headers.has_token("connection", "upgrade") {
-        return Err(HandshakeError::InvalidHeader {
-            name: "Connection",
-            problem: "does not contain \"Upgrade\"",
-        });
-    }
+    // _Fail the WebSocket Connection_", and the same of a |Connection|
+    // header field without the token "Upgrade".
+    headers.check_upgrade()?;
     // RFC 6455 4.1: "If the response lacks a |Sec-WebSocket-Accept| header
     // field or the |Sec-WebSocket-Accept| contains a value other than the
     // base64-encoded SHA-1 of the concatenation of the |Sec-WebSocket-Key|

@@ -107,20 +107,9 @@ pub(super) fn validate(
     if headers.get("upgrade").is_none() {
         return Err(HandshakeError::MissingHeader("Upgrade"));
     }
-    if !headers.has_token("upgrade", "websocket") {
-        return Err(HandshakeError::InvalidHeader {
-            name: "Upgrade",
-            problem: "does not contain \"websocket\"",
-        });
-    }
     // RFC 6455 4.2.1: "A |Connection| header field that includes the token
     // "Upgrade", treated as an ASCII case-insensitive value."
-    if !headers.has_token("connection", "upgrade") {
-        return Err(HandshakeError::InvalidHeader {
-            name: "Connection",
-            problem: "does not contain \"Upgrade\"",
-        });
-    }
+    headers.check_upgrade()?;
     // RFC 6455 4.2.1: "A |Sec-WebSocket-Version| header field, with a value
     // of 13." 11.3.5: "the |Sec-WebSocket-Version| header field MUST NOT
     // appear more than once in an HTTP request."

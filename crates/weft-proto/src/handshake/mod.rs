@@ -116,6 +116,26 @@ impl Headers {
         self.list(name).any(|item| item.eq_ignore_ascii_case(token))
     }
 
+    /// The two header fields that make a request or a response an upgrade
+    /// to WebSocket, which both sides check alike (RFC 6455 4.1 and 4.2.1):
+    /// `Upgrade` holding "websocket" and `Connection` holding "Upgrade",
+    /// each "treated as an ASCII case-insensitive value".
+    fn check_upgrade(&self) -> Result<(), HandshakeError> {
+        if !self.has_token("upgrade", "websocket") {
+            return Err(HandshakeError::InvalidHeader {
+                name: "Upgrade",
+                problem: "does not contain \"websocket\"",
+            });
+        }
+        if !self.has_token("connection", "upgrade") {
+            return Err(HandshakeError::InvalidHeader {
+                name: "Connection",
+                problem: "does not contain \"Upgrade\"",
+            });
+        }
+        Ok(())
+    }
+
     /// The single value of `name`: `Ok(None)` if absent, an error if repeated.
     fn single(&self, name: &'static str) -> Result<Option<&[u8]>, HandshakeError> {
         let mut values = self.get_all(name);
