@@ -86,6 +86,54 @@ impl CloseCode {
     }
 }
 
+impl CloseCode {
+    /// What a registered code means, in a few words, for messages and logs.
+    pub const fn meaning(self) -> Option<&'static str> {
+        Some(match self.0 {
+            1000 => "the purpose of the connection was fulfilled",
+            1001 => "the endpoint is going away (a server shutting down, a page left)",
+            1002 => "the endpoint saw a protocol error",
+            1003 => "the endpoint received data of a type it cannot accept",
+            1005 => "the close frame carried no status code",
+            1006 => "the connection ended without a close frame",
+            1007 => {
+                "the endpoint received data inconsistent with its type (text that is not UTF-8)"
+            }
+            1008 => "the endpoint received a message that violates its policy",
+            1009 => "the endpoint received a message too big to process",
+            1010 => "the server did not negotiate an extension the client requires",
+            1011 => "the server met an unexpected condition",
+            1012 => "the service is restarting",
+            1013 => "the service is overloaded; try again later",
+            1014 => "a gateway or proxy received an invalid response from upstream",
+            1015 => "the TLS handshake failed",
+            _ => return None,
+        })
+    }
+
+    /// Whether a connection closed with this code is worth opening again:
+    /// `Some(true)` for causes that pass (1001 going away, 1006 abnormal
+    /// closure, 1011 internal error, 1012 service restart, 1013 try again
+    /// later, 1014 bad gateway), `Some(false)` for those that would end the
+    /// same way (1000 and 1005, the purpose fulfilled; protocol and policy
+    /// codes; 1015, a TLS failure), and `None` for 3000-4999, whose meaning
+    /// is the application's to classify.
+    ///
+    /// ```
+    /// use weft_proto::CloseCode;
+    /// assert_eq!(CloseCode::TRY_AGAIN_LATER.is_retryable(), Some(true));
+    /// assert_eq!(CloseCode::POLICY_VIOLATION.is_retryable(), Some(false));
+    /// assert_eq!(CloseCode::from(4001).is_retryable(), None);
+    /// ```
+    pub const fn is_retryable(self) -> Option<bool> {
+        match self.0 {
+            1001 | 1006 | 1011 | 1012 | 1013 | 1014 => Some(true),
+            3000..=4999 => None,
+            _ => Some(false),
+        }
+    }
+}
+
 impl From<u16> for CloseCode {
     fn from(code: u16) -> Self {
         CloseCode(code)
@@ -108,10 +156,17 @@ impl fmt::Debug for CloseCode {
 }
 
 impl fmt::Display for CloseCode {
+    /// The number, the RFC's name and what it means, as in `1006 abnormal
+    /// closure: the connection ended without a close frame`; for codes
+    /// outside the registry, the number and whose they are.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => write!(f, "{} ({name})", self.0),
-            None => write!(f, "{}", self.0),
+        match (self.name(), self.meaning()) {
+            (Some(name), Some(meaning)) => write!(f, "{} {name}: {meaning}", self.0),
+            _ => match self.0 {
+                3000..=3999 => write!(f, "{} (a library's or framework's code)", self.0),
+                4000..=4999 => write!(f, "{} (an application's code)", self.0),
+                code => write!(f, "{code}"),
+            },
         }
     }
 }
@@ -164,12 +219,17 @@ impl CloseFrame {
 }
 
 impl fmt::Display for CloseFrame {
+    /// The code with its name (the meaning is left to [`CloseCode`]'s own
+    /// `Display`), then the reason: `1000 normal closure: "bye"`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.reason.is_empty() {
-            write!(f, "{}", self.code)
-        } else {
-            write!(f, "{}: {:?}", self.code, self.reason)
+        match self.code.name() {
+            Some(name) => write!(f, "{} {name}", self.code.0)?,
+            None => write!(f, "{}", self.code.0)?,
         }
+        if !self.reason.is_empty() {
+            write!(f, ": {:?}", self.reason)?;
+        }
+        Ok(())
     }
 }
 
@@ -227,6 +287,21 @@ impl CloseReason {
     pub fn is_clean(&self) -> bool {
         matches!(self, CloseReason::Clean(_))
     }
+
+    /// Whether a connection that ended this way is worth opening again,
+    /// classified as [`CloseCode::is_retryable`] classifies the peer's
+    /// code: a clean close by the peer's code; the transport ending without
+    /// a closing handshake and every timer (a silent peer, an unanswered
+    /// close) are retryable; a protocol violation by the peer is not (it
+    /// would happen again). `None` for the application's own codes,
+    /// 3000-4999.
+    pub fn is_retryable(&self) -> Option<bool> {
+        match self {
+            CloseReason::Clean(frame) => frame.code.is_retryable(),
+            CloseReason::Protocol(_) => Some(false),
+            CloseReason::Abnormal | CloseReason::TimedOut(_) => Some(true),
+        }
+    }
 }
 
 impl fmt::Display for CloseReason {
@@ -234,7 +309,9 @@ impl fmt::Display for CloseReason {
         match self {
             CloseReason::Clean(frame) => write!(f, "closed cleanly by the peer with {frame}"),
             CloseReason::Protocol(e) => {
-                write!(f, "failed with close code {}: {e}", e.close_code())
+                let code = e.close_code();
+                let name = code.name().unwrap_or("close code");
+                write!(f, "failed with {} {name}: {e}", code.0)
             }
             CloseReason::Abnormal => {
                 f.write_str("the connection ended without a closing handshake (1006)")

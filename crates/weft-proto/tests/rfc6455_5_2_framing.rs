@@ -364,6 +364,6 @@ fn close_code_constants_have_their_rfc_values() {
     assert_eq!(CloseCode::from(1002), CloseCode::PROTOCOL_ERROR);
     assert_eq!(
         CloseCode::MESSAGE_TOO_BIG.to_string(),
-        "1009 (message too big)"
+        "1009 message too big: the endpoint received a message too big to process"
     );
 }
