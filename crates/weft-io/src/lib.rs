@@ -32,13 +32,29 @@ pub use url::WsUrl;
 
 pub use weft_proto;
 
+/// How long a connection may be silent before a keepalive ping, and how
+/// long that ping's pong may take, in the adapters' defaults: 20 s each, as
+/// python-websockets has them. A peer that has died without closing (a
+/// laptop gone to sleep, a cut cable, a proxy dropping the connection) is
+/// found within 40 s and the connection fails with 1011.
+pub const DEFAULT_KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// The settings the adapters start from: [`weft_proto::Config`]'s defaults,
-/// with permessage-deflate offered and accepted (feature `deflate`, on by
-/// default) using [`DeflateConfig`](weft_proto::deflate::DeflateConfig)'s
-/// defaults. `accept` and `ClientOptions::default()` use it; pass it to
-/// `accept_with` to keep compression when changing other settings.
+/// with a keepalive ping after [`DEFAULT_KEEPALIVE`] of silence and as long
+/// for its pong, and permessage-deflate offered and accepted (feature
+/// `deflate`, on by default) using
+/// [`DeflateConfig`](weft_proto::deflate::DeflateConfig)'s defaults.
+/// `accept` and `ClientOptions::default()` use it; pass it to `accept_with`
+/// to keep these when changing other settings.
+///
+/// ```
+/// let config = weft_io::default_config();
+/// assert_eq!(config.keepalive_interval, Some(weft_io::DEFAULT_KEEPALIVE));
+/// assert_eq!(config.pong_timeout, weft_io::DEFAULT_KEEPALIVE);
+/// ```
 pub fn default_config() -> weft_proto::Config {
-    let config = weft_proto::Config::default();
+    let config =
+        weft_proto::Config::default().keepalive(Some(DEFAULT_KEEPALIVE), DEFAULT_KEEPALIVE);
     #[cfg(feature = "deflate")]
     let config = config.deflate(Some(weft_proto::deflate::DeflateConfig::default()));
     config

@@ -221,7 +221,7 @@ mod utf8;
 
 pub use close::{CloseCode, CloseFrame, CloseReason, Timeout, MAX_CLOSE_REASON};
 pub use config::Config;
-pub use connection::{Connection, MaskKeys, State};
+pub use connection::{Connection, Latency, MaskKeys, State};
 pub use error::{ProtocolError, SendError};
 pub use handshake::HandshakeError;
 pub use message::{Event, EventRef, Fragment, MessageKind, Utf8Bytes};

@@ -155,3 +155,43 @@ fn keepalive_stops_when_the_peer_has_closed() {
     s.handle_timeout(now + secs(30));
     assert!(sent(&mut s).is_empty());
 }
+
+/// The pong that answers a keepalive ping measures its round trip, as of
+/// the instant its bytes were handed in; other pongs measure nothing.
+#[test]
+fn the_pong_of_a_keepalive_ping_measures_the_round_trip() {
+    use std::time::Duration;
+    use weft_proto::Latency;
+    let ms = Duration::from_millis;
+    let start = std::time::Instant::now();
+    let mut s = server(keepalive(), start);
+    assert_eq!(s.latency(), None);
+    let mut rounds = Vec::new();
+    let mut at = start;
+    for (round, rtt) in [ms(80), ms(40), ms(400)].into_iter().enumerate() {
+        at += secs(30);
+        s.handle_timeout(at);
+        let ping = sent(&mut s);
+        let (header, len) = FrameHeader::parse(&ping).unwrap().unwrap();
+        assert_eq!(header.opcode, OpCode::Ping, "round {round}");
+        // An unsolicited pong first: it settles nothing and measures nothing.
+        feed(&mut s, at + rtt / 2, &client_frame(0x8A, b"unsolicited"));
+        assert_eq!(s.latency(), rounds.last().copied(), "round {round}");
+        feed(&mut s, at + rtt, &client_frame(0x8A, &ping[len..]));
+        at += rtt;
+        let latency = s.latency().expect("the pong was measured");
+        assert_eq!(latency.last, rtt);
+        rounds.push(latency);
+    }
+    // The first round trip starts the average; each later one weighs 1/8.
+    assert_eq!(rounds[0].smoothed, ms(80));
+    assert_eq!(rounds[1].smoothed, ms(75));
+    assert_eq!(rounds[2].smoothed, (ms(75) * 7 + ms(400)) / 8);
+    assert_eq!(
+        s.latency(),
+        Some(Latency {
+            last: ms(400),
+            smoothed: (ms(75) * 7 + ms(400)) / 8
+        })
+    );
+}

@@ -1,7 +1,7 @@
 //! [`WebSocket`]: a connection over a blocking stream, used from one thread.
 
 use weft_io::{Error, Incoming, Message};
-use weft_proto::{CloseCode, CloseFrame, CloseReason, Connection};
+use weft_proto::{CloseCode, CloseFrame, CloseReason, Connection, Latency};
 
 use crate::driver::{self, TimeoutCache, Wait, READ_BUF};
 use crate::split::{self, Split, WsReader, WsWriter};
@@ -120,6 +120,12 @@ impl<S: Transport> WebSocket<S> {
     /// `Ok(None)` from then on).
     pub fn close_reason(&self) -> Option<&CloseReason> {
         self.conn.close_reason()
+    }
+
+    /// The round trip of keepalive pings, once one was answered (the
+    /// latest and a smoothed value); see [`Connection::latency`](weft_proto::Connection::latency).
+    pub fn latency(&self) -> Option<Latency> {
+        self.conn.latency()
     }
 
     /// The protocol state machine.

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use weft_io::{Error, Incoming, Message};
-use weft_proto::{CloseCode, CloseFrame, CloseReason, Connection};
+use weft_proto::{CloseCode, CloseFrame, CloseReason, Connection, Latency};
 
 use crate::driver::{self, TimeoutCache, Wait};
 use crate::{MaybeTlsStream, Transport};
@@ -320,6 +320,12 @@ impl<S: Split> WsReader<S> {
     /// `Ok(None)` from then on).
     pub fn close_reason(&self) -> Option<CloseReason> {
         lock(&self.shared.conn).close_reason().cloned()
+    }
+
+    /// The round trip of keepalive pings, once one was answered (the
+    /// latest and a smoothed value); see [`Connection::latency`](weft_proto::Connection::latency).
+    pub fn latency(&self) -> Option<Latency> {
+        lock(&self.shared.conn).latency()
     }
 
     /// After the end: the last bytes (the close frame) go out, by the writing

@@ -142,3 +142,40 @@ fn an_answer_that_cannot_be_written_is_a_500() {
         ));
     }
 }
+
+/// A keepalive ping's pong measures the round trip, which the blocking
+/// socket exposes.
+#[test]
+fn keepalive_measures_the_round_trip() {
+    let (addr, server) = serve_one(|tcp| {
+        let config =
+            Config::default().keepalive(Some(Duration::from_millis(50)), Duration::from_secs(10));
+        let mut ws = accept_with(tcp, config, |_| Ok(Accept::new())).unwrap();
+        assert!(ws.latency().is_none());
+        // The client sends one message after its first ping; reading runs
+        // the timers meanwhile, and hands out the pong before the message.
+        let message = loop {
+            match ws.read().unwrap() {
+                Some(Message::Pong(_)) => {}
+                other => break other,
+            }
+        };
+        let latency = ws.latency();
+        ws.close(CloseCode::NORMAL, "").unwrap();
+        while ws.read().unwrap().is_some() {}
+        (message, latency)
+    });
+    let (mut client, _) = connect(&format!("ws://{addr}/")).unwrap();
+    loop {
+        if let Some(Message::Ping(_)) = client.read().unwrap() {
+            break;
+        }
+    }
+    // Reading the ping wrote its pong; tell the server once that is out.
+    client.send("pong sent").unwrap();
+    while client.read().unwrap().is_some() {}
+    let (message, latency) = server.join().unwrap();
+    assert_eq!(message, Some(Message::text("pong sent")));
+    let latency = latency.expect("the pong was measured");
+    assert_eq!(latency.smoothed, latency.last);
+}

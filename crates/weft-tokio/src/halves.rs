@@ -11,7 +11,7 @@ use futures_core::Stream;
 use futures_sink::Sink;
 use tokio::io::{AsyncRead, AsyncWrite};
 use weft_io::{Error, Message};
-use weft_proto::{CloseReason, Event, Role, State};
+use weft_proto::{CloseReason, Event, Latency, Role, State};
 
 use crate::driver::WRITE_HIGH_WATER;
 use crate::handle::Handle;
@@ -65,6 +65,11 @@ macro_rules! half_getters {
             /// Why the connection ended, once it has.
             pub fn close_reason(&self) -> Option<CloseReason> {
                 self.handle.close_reason()
+            }
+
+            /// The round trip of keepalive pings, once one was answered.
+            pub fn latency(&self) -> Option<Latency> {
+                self.handle.latency()
             }
 
             /// Where the connection stands in the closing handshake.

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use weft_io::{Error, Incoming, Message};
-use weft_proto::{CloseReason, Config, Event, Role, State};
+use weft_proto::{CloseReason, Config, Event, Latency, Role, State};
 
 use crate::driver::{Shared, WriteSide};
 use crate::wakers::{READER, WRITER};
@@ -20,6 +20,10 @@ pub(crate) struct Handle<S> {
 impl<S> Handle<S> {
     pub(crate) fn close_reason(&self) -> Option<CloseReason> {
         self.shared.lock().conn.close_reason().cloned()
+    }
+
+    pub(crate) fn latency(&self) -> Option<Latency> {
+        self.shared.lock().conn.latency()
     }
 
     pub(crate) fn state(&self) -> State {

@@ -151,4 +151,4 @@ pub use weft_io::tls;
 pub use weft_io::{default_config, ClientOptions, Error, Message, OsRandom, WsUrl};
 pub use weft_proto;
 pub use weft_proto::handshake::{Accept, Acceptance, IncomingRequest, Reject, Rejection};
-pub use weft_proto::{CloseCode, CloseFrame, CloseReason, Config, Event, Role, State};
+pub use weft_proto::{CloseCode, CloseFrame, CloseReason, Config, Event, Latency, Role, State};

@@ -12,7 +12,7 @@ use futures_core::Stream;
 use futures_sink::Sink;
 use tokio::io::{AsyncRead, AsyncWrite};
 use weft_io::{Error, Message, OsRandom};
-use weft_proto::{CloseReason, Config, Connection, Event, Role, State};
+use weft_proto::{CloseReason, Config, Connection, Event, Latency, Role, State};
 
 use crate::driver::{Shared, WRITE_HIGH_WATER};
 use crate::halves::{WsReceiver, WsSender};
@@ -91,6 +91,12 @@ impl<S> WebSocketStream<S> {
     /// about to).
     pub fn close_reason(&self) -> Option<CloseReason> {
         self.handle.close_reason()
+    }
+
+    /// The round trip of keepalive pings, once one was answered (the
+    /// latest and a smoothed value); see [`Connection::latency`](weft_proto::Connection::latency).
+    pub fn latency(&self) -> Option<Latency> {
+        self.handle.latency()
     }
 
     /// Where the connection stands in the closing handshake.

@@ -713,3 +713,43 @@ async fn an_answer_that_cannot_be_written_is_a_500() {
         ));
     }
 }
+
+/// The adapters ping after 20 s of silence by default, and a keepalive
+/// ping's pong measures the round trip, which the stream exposes.
+#[tokio::test]
+async fn keepalive_is_on_by_default_and_measures_the_round_trip() {
+    let defaults = weft_tokio::default_config();
+    assert_eq!(defaults.keepalive_interval, Some(Duration::from_secs(20)));
+    assert_eq!(defaults.pong_timeout, Duration::from_secs(20));
+
+    let (listener, addr) = common::listener().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let config = defaults.keepalive(Some(Duration::from_millis(50)), LIMIT);
+        let mut ws = accept_with(tcp, config, |_| Ok(Accept::new()))
+            .await
+            .unwrap();
+        assert_eq!(ws.latency(), None);
+        // Reading runs the timers: wait for a ping's pong, then close.
+        let latency = loop {
+            if let Some(latency) = ws.latency() {
+                break latency;
+            }
+            let _ = timeout(Duration::from_millis(20), ws.next()).await;
+        };
+        ws.close().await.unwrap();
+        while let Some(message) = timeout(LIMIT, ws.next()).await.unwrap() {
+            message.unwrap();
+        }
+        latency
+    });
+    let (mut client, _) = connect(&format!("ws://{addr}/")).await.unwrap();
+    let mut pings = 0;
+    while let Some(message) = timeout(LIMIT, client.next()).await.unwrap() {
+        pings += usize::from(matches!(message.unwrap(), Message::Ping(_)));
+    }
+    let latency = timeout(LIMIT, server).await.unwrap().unwrap();
+    assert!(pings >= 1);
+    assert_eq!(latency.smoothed, latency.last, "one round trip measured");
+    assert!(latency.last < LIMIT);
+}

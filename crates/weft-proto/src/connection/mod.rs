@@ -24,6 +24,7 @@ use crate::transmit::Transmit;
 
 pub use closing::State;
 pub use mask_keys::MaskKeys;
+pub use timers::Latency;
 
 use closing::Closing;
 use recv::Recv;
@@ -56,7 +57,7 @@ use crate::no_deflate::Deflate;
 ///   transport), [`poll_timeout`](Self::poll_timeout) (when to call
 ///   `handle_timeout` next).
 /// - **Getters**: [`state`](Self::state), [`role`](Self::role),
-///   [`close_reason`](Self::close_reason),
+///   [`close_reason`](Self::close_reason), [`latency`](Self::latency),
 ///   [`buffered_amount`](Self::buffered_amount), [`config`](Self::config).
 ///
 /// Time is always an argument: the connection never reads a clock. The
@@ -160,6 +161,13 @@ impl Connection {
     /// [`State::Closed`].
     pub fn close_reason(&self) -> Option<&CloseReason> {
         self.closing.reason()
+    }
+
+    /// The round trip of keepalive pings, once one was answered: the
+    /// latest and a smoothed value. `None` without keepalive
+    /// ([`Config::keepalive`]) or before the first pong.
+    pub fn latency(&self) -> Option<Latency> {
+        self.timers.latency()
     }
 
     /// Where the connection stands in the closing handshake.

@@ -1,7 +1,7 @@
 //! Timers: keepalive pings, the pong deadline, the idle timeout and the
 //! closing handshake's deadlines, all computed from the `now` passed in.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -11,15 +11,39 @@ use crate::close::{CloseCode, CloseReason, Timeout};
 use crate::config::Config;
 use crate::frame::OpCode;
 
+/// The round trip of keepalive pings: a ping's pong measures it.
+///
+/// Read it from [`Connection::latency`]; only keepalive pings
+/// ([`Config::keepalive`]) are measured, each by the pong that carries its
+/// payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Latency {
+    /// The round trip of the latest keepalive ping answered.
+    pub last: Duration,
+    /// A moving average of the round trips so far, each new one weighing
+    /// an eighth (as TCP smooths its round-trip time, RFC 6298).
+    pub smoothed: Duration,
+}
+
+/// A keepalive ping sent and not yet answered.
+#[derive(Clone, Copy, Debug)]
+struct AwaitingPong {
+    /// Its payload: the ping's number, big-endian.
+    id: u64,
+    sent: Instant,
+    /// `None` for a pong timeout too long to represent: never.
+    deadline: Option<Instant>,
+}
+
 #[derive(Debug)]
 pub(super) struct Timers {
     /// When bytes last arrived (or the connection opened).
     last_received: Instant,
-    /// The payload and deadline of the keepalive ping awaiting its pong
-    /// (`None` for a pong timeout too long to represent).
-    awaiting_pong: Option<(u64, Option<Instant>)>,
+    /// The keepalive ping awaiting its pong.
+    awaiting_pong: Option<AwaitingPong>,
     /// Keepalive pings sent; the next one's payload.
     pings_sent: u64,
+    latency: Option<Latency>,
 }
 
 impl Timers {
@@ -28,6 +52,7 @@ impl Timers {
             last_received: now,
             awaiting_pong: None,
             pings_sent: 0,
+            latency: None,
         }
     }
 
@@ -36,13 +61,27 @@ impl Timers {
     }
 
     /// A pong settles the keepalive ping it answers (same payload, RFC 6455
-    /// 5.5.3); other pongs are unsolicited heartbeats and settle nothing.
-    pub(super) fn pong_received(&mut self, payload: &[u8]) {
-        if let Some((sent, _)) = self.awaiting_pong {
-            if payload == sent.to_be_bytes() {
-                self.awaiting_pong = None;
-            }
+    /// 5.5.3) and measures its round trip, as of `now`, when the pong's
+    /// bytes arrived; other pongs are unsolicited heartbeats and settle
+    /// nothing.
+    pub(super) fn pong_received(&mut self, payload: &[u8], now: Instant) {
+        let Some(ping) = self.awaiting_pong else {
+            return;
+        };
+        if payload != ping.id.to_be_bytes() {
+            return;
         }
+        self.awaiting_pong = None;
+        let last = now.saturating_duration_since(ping.sent);
+        let smoothed = match self.latency {
+            Some(before) => (before.smoothed * 7 + last) / 8,
+            None => last,
+        };
+        self.latency = Some(Latency { last, smoothed });
+    }
+
+    pub(super) fn latency(&self) -> Option<Latency> {
+        self.latency
     }
 
     /// When the next keepalive ping is due, or, while one is unanswered,
@@ -51,7 +90,7 @@ impl Timers {
     fn keepalive_due(&self, config: &Config, unparsed: bool) -> Option<Instant> {
         match self.awaiting_pong {
             Some(_) if unparsed => None,
-            Some((_, deadline)) => deadline,
+            Some(ping) => ping.deadline,
             None => config
                 .keepalive_interval
                 .and_then(|i| self.last_received.checked_add(i)),
@@ -116,8 +155,8 @@ impl Connection {
     }
 
     fn open_timers(&mut self, now: Instant, unparsed: bool) {
-        if let Some((_, deadline)) = self.timers.awaiting_pong {
-            if !unparsed && passed(deadline, now) {
+        if let Some(ping) = self.timers.awaiting_pong {
+            if !unparsed && passed(ping.deadline, now) {
                 let reason = CloseReason::TimedOut(Timeout::Pong);
                 self.fail(CloseCode::INTERNAL_ERROR, "keepalive timeout", reason);
                 return;
@@ -133,8 +172,11 @@ impl Connection {
         if ping_due {
             let id = self.timers.pings_sent;
             self.timers.pings_sent += 1;
-            let deadline = now.checked_add(self.config.pong_timeout);
-            self.timers.awaiting_pong = Some((id, deadline));
+            self.timers.awaiting_pong = Some(AwaitingPong {
+                id,
+                sent: now,
+                deadline: now.checked_add(self.config.pong_timeout),
+            });
             let payload = Bytes::copy_from_slice(&id.to_be_bytes());
             self.send.push_frame(OpCode::Ping, true, 0, payload);
         }

@@ -23,7 +23,7 @@ impl Connection {
     }
 
     pub(super) fn on_pong(&mut self, payload: Bytes) -> Event {
-        self.timers.pong_received(&payload);
+        self.timers.pong_received(&payload, self.now);
         Event::Pong(payload)
     }
 
