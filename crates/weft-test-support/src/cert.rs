@@ -15,10 +15,13 @@ pub struct TestCert {
     pub roots: RootCertStore,
 }
 
-/// Generates a self-signed certificate for `localhost`.
+/// Generates a self-signed certificate for `localhost`. Each has a
+/// distinguished name of its own, so that one is never mistaken for the
+/// issuer of another: a client trusting one and shown another reports an
+/// unknown issuer, as with a certificate from another CA.
 pub fn test_cert() -> TestCert {
     let key = rcgen::KeyPair::generate().expect("key generation");
-    let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+    let params = unique_params();
     let cert = params.self_signed(&key).expect("self-signed certificate");
     let mut roots = RootCertStore::empty();
     roots.add(cert.der().clone()).expect("root");
@@ -27,4 +30,36 @@ pub fn test_cert() -> TestCert {
         key_pem: key.serialize_pem(),
         roots,
     }
+}
+
+/// A certificate for `localhost` that expired long ago (valid during
+/// 2001), with its key and the roots that trust it.
+pub fn expired_cert() -> TestCert {
+    let key = rcgen::KeyPair::generate().expect("key generation");
+    let mut params = unique_params();
+    params.not_before = rcgen::date_time_ymd(2001, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2001, 12, 31);
+    let cert = params.self_signed(&key).expect("self-signed certificate");
+    let mut roots = RootCertStore::empty();
+    roots.add(cert.der().clone()).expect("root");
+    TestCert {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        roots,
+    }
+}
+
+/// Parameters for a certificate for `localhost` whose subject is unique in
+/// this process.
+fn unique_params() -> rcgen::CertificateParams {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        format!("weft test certificate {} {n}", std::process::id()),
+    );
+    params
 }

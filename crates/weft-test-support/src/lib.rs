@@ -4,7 +4,13 @@
 //! - raw peers ([`raw`]): the opening handshake done by hand, so that a
 //!   test holds the socket and controls every byte after it, and can
 //!   misbehave (go silent, vanish mid-frame) as no real peer would;
-//! - certificates made for a test ([`cert`]).
+//! - certificates made for a test ([`cert`]), an expired one included;
+//! - servers that handle one connection in one fixed way ([`one_shot`]):
+//!   an HTTP answer written by hand, a TLS server, a silent server, a port
+//!   where nothing listens;
+//! - a fault-injecting TCP proxy ([`fault_proxy`]) on std threads, for
+//!   blocking and tokio tests alike: cuts, resets, stalls, delays and
+//!   split writes between a client and a real server.
 //!
 //! It depends on weft-proto and on neither adapter, so each adapter can use
 //! it in its own tests without linking a second copy of itself.
@@ -12,7 +18,10 @@
 #![forbid(unsafe_code)]
 
 pub mod cert;
+pub mod fault_proxy;
+pub mod one_shot;
 pub mod raw;
 
 pub use cert::{test_cert, TestCert};
+pub use fault_proxy::FaultProxy;
 pub use raw::{client_bytes, drain, raw_client, RawHandshake};
