@@ -200,6 +200,20 @@
 //! again only once `poll_event` has returned `None`: the input then holds at
 //! most one incomplete frame, itself bounded by the frame size limit.
 
+//!
+//! # Logging
+//!
+//! With the `tracing` feature (off by default; the adapters turn it on)
+//! the engine reports what it does through the
+//! [`tracing`](https://docs.rs/tracing) facade: every
+//! frame at TRACE (a [`FrameInfo`] as fields and as the message, such as
+//! `< TEXT fin masked 5 B`), state changes and the opening handshakes at
+//! DEBUG, the end of each connection at INFO, failing a connection at
+//! WARN. The subscriber the application installs decides what is written
+//! where; with none installed, or with the level off, each event costs a
+//! comparison and an atomic load. `docs/debugging.md` shows how to turn
+//! the logs on and read a frame trace.
+
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
@@ -212,6 +226,7 @@ pub mod deflate;
 mod error;
 pub mod frame;
 pub mod handshake;
+mod logging;
 mod message;
 #[cfg(not(feature = "deflate"))]
 mod no_deflate;
@@ -223,6 +238,7 @@ pub use close::{CloseCode, CloseFrame, CloseReason, Timeout, MAX_CLOSE_REASON};
 pub use config::Config;
 pub use connection::{Connection, Latency, MaskKeys, State};
 pub use error::{ProtocolError, SendError};
+pub use frame::{Direction, FrameInfo};
 pub use handshake::HandshakeError;
 pub use message::{Event, EventRef, Fragment, MessageKind, Utf8Bytes};
 pub use role::Role;

@@ -7,6 +7,7 @@ use std::io::IoSlice;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::frame::{apply_mask, FrameHeader, OpCode, MAX_HEADER_LEN};
+use crate::logging;
 
 /// Payloads at most this long are copied next to their header, so a batch of
 /// small frames goes out as one contiguous chunk; longer ones are queued as
@@ -124,7 +125,8 @@ impl OutQueue {
 
     /// Encodes one frame (`rsv`: the RSV bits, RSV1 as `0b100`). With a
     /// mask key the payload is copied masked;
-    /// without, a large payload is queued as is.
+    /// without, a large payload is queued as is. Every frame sent passes
+    /// here, so this is where frames sent are logged.
     pub(crate) fn push_frame(
         &mut self,
         opcode: OpCode,
@@ -142,6 +144,7 @@ impl OutQueue {
         };
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
+        logging::frame_sent(&head[..head_len]);
         // A masked payload is always copied; a plain one only when small.
         let copied = match mask {
             Some(_) => payload.len(),

@@ -41,12 +41,18 @@
 //! delivered once, its reason is kept for [`Connection::close_reason`], and
 //! the half-close of the transport is signalled once.
 //!
+//! With the `tracing` feature, every change of phase is logged at DEBUG,
+//! failing the connection at WARN, and the end once, at INFO, with who
+//! started it (the end that sent the first close frame, or what ended the
+//! connection without one).
+//!
 //! [`Connection::close_reason`]: super::Connection::close_reason
 
 use std::time::Instant;
 
 use super::send::Sender;
 use crate::close::{CloseCode, CloseFrame, CloseReason, Timeout};
+use crate::logging;
 use crate::message::Event;
 use crate::role::Role;
 
@@ -99,15 +105,41 @@ pub(super) struct Ended {
     shut_down: bool,
 }
 
+impl Phase {
+    /// The phase's name, as the log of its changes shows it.
+    fn name(&self) -> &'static str {
+        match self {
+            Phase::Open => "Open",
+            Phase::CloseSent { .. } => "CloseSent",
+            Phase::CloseReceived { .. } => "CloseReceived",
+            Phase::AwaitingEof { .. } => "AwaitingEof",
+            Phase::Closed(_) => "Closed",
+        }
+    }
+}
+
+/// Which end sent the first close frame: who started the closing handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Starter {
+    Us,
+    Peer,
+}
+
 /// The closing handshake's machine. Only the methods below change its phase.
 #[derive(Debug)]
 pub(super) struct Closing {
     phase: Phase,
+    /// Who started the closing handshake, once one of the ends has: what
+    /// the log of the connection's end reports as its initiator.
+    started_by: Option<Starter>,
 }
 
 impl Closing {
     pub(super) fn new() -> Closing {
-        Closing { phase: Phase::Open }
+        Closing {
+            phase: Phase::Open,
+            started_by: None,
+        }
     }
 
     pub(super) fn phase(&self) -> &Phase {
@@ -177,9 +209,13 @@ impl Closing {
         deadline: Option<Instant>,
     ) {
         send.queue_close(Some(code), reason);
+        let from = self.phase.name();
         match std::mem::replace(&mut self.phase, Phase::Open) {
-            Phase::Open => self.phase = Phase::CloseSent { deadline },
-            Phase::CloseReceived { frame, .. } => self.exchanged(send, role, frame, deadline),
+            Phase::Open => {
+                self.started_by = Some(Starter::Us);
+                self.enter(from, Phase::CloseSent { deadline });
+            }
+            Phase::CloseReceived { frame, .. } => self.exchanged(from, send, role, frame, deadline),
             other => {
                 debug_assert!(false, "close() in {other:?}: callers check may_send");
                 self.phase = other;
@@ -197,23 +233,28 @@ impl Closing {
         auto_close: bool,
         deadline: Option<Instant>,
     ) -> Option<Event> {
+        let from = self.phase.name();
+        if matches!(self.phase, Phase::Open) {
+            self.started_by = Some(Starter::Peer);
+        }
         match std::mem::replace(&mut self.phase, Phase::Open) {
             Phase::Open if auto_close => {
                 // Echo the code; an empty close gets an empty one.
                 let code = (frame.code != CloseCode::NO_STATUS).then_some(frame.code);
                 send.queue_close(code, "");
-                self.exchanged(send, role, frame.clone(), deadline);
+                self.exchanged(from, send, role, frame.clone(), deadline);
                 Some(Event::CloseReceived(frame))
             }
             Phase::Open => {
-                self.phase = Phase::CloseReceived {
+                let phase = Phase::CloseReceived {
                     frame: frame.clone(),
                     deadline,
                 };
+                self.enter(from, phase);
                 Some(Event::CloseReceived(frame))
             }
             Phase::CloseSent { .. } => {
-                self.exchanged(send, role, frame, deadline);
+                self.exchanged(from, send, role, frame, deadline);
                 None
             }
             other => {
@@ -231,14 +272,15 @@ impl Closing {
     /// closes the transport now; a client waits for the server to.
     fn exchanged(
         &mut self,
+        from: &'static str,
         send: &mut Sender,
         role: Role,
         frame: CloseFrame,
         deadline: Option<Instant>,
     ) {
         match role {
-            Role::Server => self.end(send, CloseReason::Clean(frame)),
-            Role::Client => self.phase = Phase::AwaitingEof { frame, deadline },
+            Role::Server => self.end(from, send, CloseReason::Clean(frame)),
+            Role::Client => self.enter(from, Phase::AwaitingEof { frame, deadline }),
         }
     }
 
@@ -252,7 +294,7 @@ impl Closing {
             Phase::AwaitingEof { frame, .. } => CloseReason::Clean(frame.clone()),
             _ => CloseReason::Abnormal,
         };
-        self.end(send, reason);
+        self.end(self.phase.name(), send, reason);
     }
 
     /// The closing handshake's deadline passed at `now`: ends the
@@ -266,15 +308,25 @@ impl Closing {
             // echo it owed goes out (RFC 6455 5.5.1), and the connection ends.
             Phase::CloseReceived { frame, .. } => {
                 let code = (frame.code != CloseCode::NO_STATUS).then_some(frame.code);
+                let reason = CloseReason::TimedOut(Timeout::Close);
+                logging::failing(code, &reason);
                 send.queue_close(code, "");
-                CloseReason::TimedOut(Timeout::Close)
+                reason
             }
             // RFC 6455 7.1.1: the server did not close the transport in
             // time, so the client does; the handshake itself was clean.
-            Phase::AwaitingEof { frame, .. } => CloseReason::Clean(frame.clone()),
-            _ => CloseReason::TimedOut(Timeout::Close),
+            Phase::AwaitingEof { frame, .. } => {
+                logging::gave_up_waiting_for_eof();
+                CloseReason::Clean(frame.clone())
+            }
+            // Our close went unanswered; nothing more is sent.
+            _ => {
+                let reason = CloseReason::TimedOut(Timeout::Close);
+                logging::failing(None, &reason);
+                reason
+            }
         };
-        self.end(send, reason);
+        self.end(self.phase.name(), send, reason);
         true
     }
 
@@ -287,20 +339,41 @@ impl Closing {
         text: &str,
         reason: CloseReason,
     ) {
-        if self.may_send() {
+        let sent = self.may_send().then_some(code);
+        logging::failing(sent, &reason);
+        if sent.is_some() {
             send.queue_close(Some(code), text);
         }
-        self.end(send, reason);
+        self.end(self.phase.name(), send, reason);
     }
 
-    /// Ends the connection: `Closed(reason)` becomes the next event.
-    fn end(&mut self, send: &mut Sender, reason: CloseReason) {
+    /// Moves to `phase` from the phase named `from`, and logs the change.
+    fn enter(&mut self, from: &'static str, phase: Phase) {
+        logging::phase_changed(from, phase.name());
+        self.phase = phase;
+    }
+
+    /// Ends the connection: `Closed(reason)` becomes the next event. The
+    /// end is logged once, here, with who started it.
+    fn end(&mut self, from: &'static str, send: &mut Sender, reason: CloseReason) {
         send.forget_pong();
-        self.phase = Phase::Closed(Ended {
+        let initiator = match (&reason, self.started_by) {
+            (CloseReason::Protocol(_), _) => "protocol error",
+            (CloseReason::TimedOut(Timeout::Pong | Timeout::Idle), _) => "timer",
+            (_, Some(Starter::Us)) => "us",
+            (_, Some(Starter::Peer)) => "peer",
+            (CloseReason::TimedOut(_), None) => "timer",
+            (_, None) => "transport",
+        };
+        let ended = Ended {
             reason,
             delivered: false,
             shut_down: false,
-        });
+        };
+        self.enter(from, Phase::Closed(ended));
+        if let Phase::Closed(ended) = &self.phase {
+            logging::closed(&ended.reason, initiator);
+        }
     }
 
     // ----- the two signals of the end, each handed out once -----

@@ -114,6 +114,7 @@ impl Connection {
         mask_keys: Option<Box<dyn MaskKeys>>,
         now: Instant,
     ) -> Connection {
+        crate::logging::opened(role);
         Connection {
             role,
             config,
@@ -333,6 +334,9 @@ impl Connection {
             // Found first and lent after: a borrow returned on one path
             // only would keep `self` borrowed on the other.
             if let Some(frame) = self.whole_message_in_place() {
+                // The frame is taken here, and its header not read again;
+                // its bytes are still at the front of the buffer.
+                crate::logging::frame_received(|| self.recv.unparsed());
                 return self.lend(frame);
             }
         }

@@ -12,6 +12,7 @@ use super::outgoing::OutgoingRequest;
 use super::{head_len, HandshakeError, HeadScan, Headers, Rejection, MAX_REJECTION_BODY};
 use crate::config::Config;
 use crate::connection::{Connection, MaskKeys};
+use crate::logging;
 
 /// Where the start of a rejection's body ends, so that what is kept does
 /// not depend on how the response was split into reads.
@@ -117,7 +118,8 @@ impl ClientHandshake {
             Stage::ReadingRejection { .. } => self.check_rejection_body().map(|()| None),
             Stage::Succeeded { .. } | Stage::Done => Ok(None),
         };
-        if result.is_err() {
+        if let Err(e) = &result {
+            logging::client_handshake_failed(e);
             self.stage = Stage::Done;
         }
         result
@@ -126,6 +128,13 @@ impl ClientHandshake {
     /// The transport closed: the error to report. A rejection keeps the
     /// body that arrived.
     pub fn handle_eof(&mut self) -> HandshakeError {
+        let error = self.eof_error();
+        logging::client_handshake_failed(&error);
+        error
+    }
+
+    /// The error the end of the transport makes of the handshake.
+    fn eof_error(&mut self) -> HandshakeError {
         match std::mem::replace(&mut self.stage, Stage::Done) {
             Stage::ReadingRejection {
                 mut response,
@@ -157,6 +166,7 @@ impl ClientHandshake {
                 Stage::ReadingRejection { .. } => Err(self.handle_eof()),
                 _ => {
                     self.stage = Stage::Done;
+                    logging::client_handshake_failed(&HandshakeError::TimedOut);
                     Err(HandshakeError::TimedOut)
                 }
             },
@@ -208,6 +218,7 @@ impl ClientHandshake {
                 continue;
             };
             let status = resp.code.unwrap_or(0);
+            logging::response_received(status, resp.reason.unwrap_or(""));
             if (100..200).contains(&status) && status != 101 {
                 // An interim response (100 Continue, 103 Early Hints): skip it
                 // and read the final one (RFC 9110 15.2).
@@ -223,6 +234,7 @@ impl ClientHandshake {
             }
             let response =
                 acceptance::validate(response_headers, &self.key, &self.request, &self.config)?;
+            logging::accepted_by_server(response.subprotocol(), response.extensions());
             self.stage = Stage::Succeeded {
                 head_len,
                 #[cfg(feature = "deflate")]

@@ -2,6 +2,7 @@
 //! it a valid RFC 6455 4.1 request, and its head on the wire.
 
 use super::{check_header, is_token, write_header, HandshakeError};
+use crate::logging;
 
 /// What a client asks for: where, and with which options.
 ///
@@ -113,6 +114,12 @@ impl OutgoingRequest {
 
     /// Writes the request head (RFC 6455 4.1), keyed with `key`, to `out`.
     pub(super) fn write(&self, key: &str, out: &mut Vec<u8>) {
+        logging::request_sent(
+            &self.target,
+            &self.host,
+            &self.subprotocols,
+            &self.extensions,
+        );
         out.extend_from_slice(format!("GET {} HTTP/1.1\r\n", self.target).as_bytes());
         write_header(out, "Host", &self.host);
         write_header(out, "Upgrade", "websocket");

@@ -9,6 +9,7 @@ use super::incoming::{self, IncomingRequest};
 use super::{accept_key, head_len, write_header, HandshakeError, HeadScan, Headers};
 use crate::config::Config;
 use crate::connection::Connection;
+use crate::logging;
 
 #[derive(Debug, PartialEq, Eq)]
 enum Stage {
@@ -102,6 +103,10 @@ impl ServerHandshake {
                 Ok(Some(request))
             }
             Err(e) => {
+                match e.status() {
+                    Some(status) => logging::refusing(status, reason_phrase(status), Some(&e)),
+                    None => logging::server_handshake_failed(&e),
+                }
                 self.stage = Stage::Done;
                 Err(e)
             }
@@ -134,6 +139,11 @@ impl ServerHandshake {
         let Some(head_len) = head_len(parsed, end >= limit, &self.config)? else {
             return Ok(None);
         };
+        logging::request_received(
+            req.method.unwrap_or(""),
+            req.path.unwrap_or(""),
+            req.version.unwrap_or(0),
+        );
         // RFC 6455 4.1: "The method of the request MUST be GET, and the HTTP
         // version MUST be at least 1.1."
         let method = req.method.unwrap_or("");
@@ -177,6 +187,8 @@ impl ServerHandshake {
         }
         // RFC 6455 4.2.2: "Extensions not listed by the client MUST NOT be
         // listed": the response answers one of the request's offers.
+        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+        let mut extensions: Option<String> = None;
         #[cfg(feature = "deflate")]
         if let (true, Some(config)) = (accept.compression, &self.config.deflate) {
             if let Some((params, response)) =
@@ -184,12 +196,14 @@ impl ServerHandshake {
             {
                 write_header(out, "Sec-WebSocket-Extensions", &response);
                 self.deflate = Some(params);
+                extensions = Some(response);
             }
         }
         for (name, value) in &accept.headers {
             write_header(out, name, value);
         }
         out.extend_from_slice(b"\r\n");
+        logging::accepting(accept.subprotocol.as_deref(), extensions.as_deref());
         self.stage = Stage::Accepted;
         Ok(())
     }
@@ -212,6 +226,7 @@ impl ServerHandshake {
         write_header(out, "Content-Length", &reject.body.len().to_string());
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&reject.body);
+        logging::refusing(status, reason_phrase(status), None);
         self.stage = Stage::Done;
         Ok(())
     }
@@ -257,6 +272,7 @@ impl ServerHandshake {
             // Not ready: no request was read, so there is nothing to answer.
             Err(HandshakeError::NotReady) => Responded::Failed(HandshakeError::NotReady),
             Err(e) => {
+                logging::server_handshake_failed(&e);
                 out.clear();
                 // Cannot fail: the stage is still `Requested` and 500 has
                 // no headers of the application's.
@@ -280,7 +296,9 @@ impl ServerHandshake {
         match self.poll_timeout() {
             Some(deadline) if now >= deadline => {
                 self.stage = Stage::Done;
-                Err(HandshakeError::TimedOut)
+                let error = HandshakeError::TimedOut;
+                logging::refusing(408, reason_phrase(408), Some(&error));
+                Err(error)
             }
             _ => Ok(()),
         }

@@ -24,6 +24,7 @@ use super::Connection;
 use crate::close::CloseReason;
 use crate::error::ProtocolError;
 use crate::frame::{apply_mask, FrameHeader, OpCode};
+use crate::logging;
 use crate::message::{Event, MessageKind, Utf8Bytes};
 use crate::role::Role;
 use crate::utf8::Utf8Validator;
@@ -103,6 +104,11 @@ impl Recv {
         if self.discard {
             self.clear();
         }
+    }
+
+    /// The bytes received and not yet parsed, from the next frame's header on.
+    pub(super) fn unparsed(&self) -> &[u8] {
+        self.input.bytes()
     }
 
     pub(super) fn buffered(&self) -> usize {
@@ -231,6 +237,9 @@ impl Connection {
         let Some((header, header_len)) = FrameHeader::parse(self.recv.input.bytes())? else {
             return Ok(HeaderStep::Incomplete);
         };
+        // Logged before the connection's own checks, so that a trace shows
+        // the frame that broke a rule before the failure it caused.
+        logging::frame_received(|| self.recv.unparsed());
         // RFC 6455 5.2: "MUST be 0 unless an extension is negotiated that
         // defines meanings for non-zero values". permessage-deflate defines
         // RSV1, on the first frame of a data message only (RFC 7692 6, 6.1).

@@ -14,6 +14,7 @@ use crate::close::CloseReason;
 use crate::connection::Connection;
 use crate::error::ProtocolError;
 use crate::frame::{apply_mask, OpCode, ShortHeader};
+use crate::logging;
 use crate::message::{Event, EventRef, MessageKind};
 use crate::role::Role;
 
@@ -33,6 +34,9 @@ impl Connection {
     #[inline]
     pub(in crate::connection) fn whole_message(&mut self) -> Option<Event> {
         let frame = self.whole_message_in_place()?;
+        // The frame is taken here, and its header not read again; its
+        // bytes are still at the front of the buffer.
+        logging::frame_received(|| self.recv.unparsed());
         // One split for header and payload; dropping the header from the
         // frozen frame is then two field updates.
         let mut payload = self
@@ -49,7 +53,8 @@ impl Connection {
     }
 
     /// Finds the frame [`whole_message`](Self::whole_message) takes and
-    /// unmasks its payload where it is, in the buffer.
+    /// unmasks its payload where it is, in the buffer. The callers log the
+    /// frame as they take it (the log's test costs less there).
     #[inline]
     pub(in crate::connection) fn whole_message_in_place(&mut self) -> Option<WholeFrame> {
         let recv = &mut self.recv;
@@ -73,14 +78,15 @@ impl Connection {
             let payload = &mut recv.input.bytes_mut()[header_len + done..header_len + len];
             apply_mask(payload, key, done);
         }
+        let kind = if header.opcode == OpCode::Text {
+            MessageKind::Text
+        } else {
+            MessageKind::Binary
+        };
         Some(WholeFrame {
             header_len,
             len,
-            kind: if header.opcode == OpCode::Text {
-                MessageKind::Text
-            } else {
-                MessageKind::Binary
-            },
+            kind,
         })
     }
 
