@@ -35,3 +35,11 @@ impl MaskKeys for OsRandom {
         self.0.next_u32().to_ne_bytes()
     }
 }
+
+/// Uniform in `[0, 1)`: the top 53 bits of a `u64`, the precision of an
+/// `f64`, so every value is equally likely and 1.0 never comes out.
+impl crate::reconnect::Jitter for OsRandom {
+    fn unit(&mut self) -> f64 {
+        (self.0.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+}

@@ -4,6 +4,9 @@
 //! loop that do not depend on how it does I/O: what an event is to a reader
 //! ([`Incoming`]), the command a message stands for ([`Message::send_on`]),
 //! which transport errors are the peer going away ([`is_abrupt_close`]).
+//! [`reconnect`] holds the runtime-free core of the reconnecting clients:
+//! backoff, the retry decision, and the send queue that outlives each
+//! connection.
 //!
 //! Applications use these through `weft-std` or `weft-tokio`, which
 //! re-export them; nothing here does I/O on a connection. The protocol
@@ -17,8 +20,11 @@ mod incoming;
 mod keys;
 mod message;
 mod options;
+pub mod reconnect;
+mod retry_after;
 #[cfg(feature = "tls")]
 pub mod tls;
+mod tls_error;
 mod transport_errors;
 mod url;
 
@@ -27,6 +33,7 @@ pub use incoming::Incoming;
 pub use keys::OsRandom;
 pub use message::Message;
 pub use options::ClientOptions;
+pub use tls_error::{TlsError, TlsErrorKind};
 pub use transport_errors::is_abrupt_close;
 pub use url::WsUrl;
 

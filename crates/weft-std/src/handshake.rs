@@ -12,7 +12,8 @@ use weft_proto::handshake::{
 };
 use weft_proto::Config;
 
-use crate::{MaybeTlsStream, Transport, WebSocket};
+use crate::driver::ConnectionSpan;
+use crate::{MaybeTlsStream, Role, Transport, WebSocket};
 
 /// Connects to a `ws://` or `wss://` URL with default options.
 ///
@@ -28,35 +29,69 @@ pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Acceptance), Err
     connect_with(url, ClientOptions::default())
 }
 
-/// Connects to a `ws://` or `wss://` URL. The handshake timeout in
-/// `options.config` bounds the whole opening: TCP, TLS and HTTP.
+/// Connects to a `ws://` or `wss://` URL.
+///
+/// Each step of the opening fails with its own error: the host name not
+/// resolving with [`Error::Resolve`], the TCP connect with
+/// [`Error::Connect`] (refused, unreachable) or [`Error::ConnectTimeout`]
+/// ([`ClientOptions::connect_timeout`], per address), TLS with
+/// [`Error::Tls`], a server answering other than 101 with
+/// [`Error::Refused`]. The handshake timeout in `options.config` bounds
+/// the whole opening (TCP, TLS and HTTP) and fails it with
+/// [`Error::HandshakeTimeout`]. [`Error::is_retryable`] says which are
+/// worth another attempt.
 pub fn connect_with(
     url: &str,
     options: ClientOptions,
 ) -> Result<(WebSocket<MaybeTlsStream>, Acceptance), Error> {
     let url = WsUrl::parse(url)?;
+    let timeout = options.config.handshake_timeout;
+    open(&url, options).map_err(|e| with_timeout(e, timeout))
+}
+
+/// The opening of [`connect_with`]: TCP, TLS, the HTTP handshake.
+fn open(
+    url: &WsUrl,
+    options: ClientOptions,
+) -> Result<(WebSocket<MaybeTlsStream>, Acceptance), Error> {
     let start = Instant::now();
+    let span = ConnectionSpan::new(Role::Client);
+    let _entered = span.enter();
     let deadline = options
         .config
         .handshake_timeout
         .and_then(|t| start.checked_add(t));
-    let tcp = connect_tcp(&url, options.connect_timeout, deadline)?;
+    let tcp = connect_tcp(url, options.connect_timeout, deadline)?;
+    if let Some(peer) = Transport::peer_addr(&tcp) {
+        span.record_peer(peer);
+    }
     tcp.set_nodelay(true)?;
-    // The TLS handshake runs inside the first write and reads too: bound
-    // both by the same deadline as the rest of the opening.
+    // The TLS handshake reads and writes: bound both by the same deadline
+    // as the rest of the opening.
     let left = remaining(deadline)?;
     tcp.set_write_timeout(left)?;
     tcp.set_read_timeout(left)?;
     let stream = if url.secure {
-        tls_stream(&url, &options, tcp)?
+        tls_stream(url, &options, tcp)?
     } else {
         MaybeTlsStream::Plain(tcp)
     };
-    let (ws, response) = handshake_client(stream, &url, options, start)?;
+    let (ws, response) = handshake_client(stream, url, options, start, span.clone())?;
     ws.get_ref().tcp().set_write_timeout(None)?;
     Ok((ws, response))
 }
 
+/// A handshake timeout learns how long the timeout was.
+fn with_timeout(e: Error, timeout: Option<Duration>) -> Error {
+    match e {
+        Error::HandshakeTimeout { timeout: None } => Error::handshake_timed_out(timeout),
+        e => e,
+    }
+}
+
+/// Runs the TLS handshake to its end, so that its failures are told apart
+/// from the HTTP handshake's: a rustls error is [`Error::Tls`], a timeout
+/// is the handshake's, anything else is the transport's.
 #[cfg(feature = "tls")]
 fn tls_stream(
     url: &WsUrl,
@@ -69,9 +104,16 @@ fn tls_stream(
         .unwrap_or_else(weft_io::tls::client_config);
     let name = weft_io::tls::server_name(&url.host)?;
     let conn = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
-    Ok(MaybeTlsStream::Tls(Box::new(rustls::StreamOwned::new(
-        conn, tcp,
-    ))))
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    while tls.conn.is_handshaking() {
+        if let Err(e) = tls.conn.complete_io(&mut tls.sock) {
+            return Err(match weft_io::TlsError::from_io(&url.host, e) {
+                Ok(e) => Error::Tls(e),
+                Err(e) => timed_out_is_handshake(e),
+            });
+        }
+    }
+    Ok(MaybeTlsStream::Tls(Box::new(tls)))
 }
 
 #[cfg(not(feature = "tls"))]
@@ -79,17 +121,29 @@ fn tls_stream(_: &WsUrl, _: &ClientOptions, _: TcpStream) -> Result<MaybeTlsStre
     Err(Error::TlsUnavailable)
 }
 
-/// Tries each address of the URL's host in turn.
+/// Resolves the URL's host, then tries each of its addresses in turn:
+/// [`Error::Resolve`] if the name does not resolve, otherwise the last
+/// address's [`Error::Connect`] or [`Error::ConnectTimeout`] (or the
+/// handshake timeout, when its deadline came first).
 fn connect_tcp(
     url: &WsUrl,
     timeout: Option<Duration>,
     deadline: Option<Instant>,
 ) -> Result<TcpStream, Error> {
+    let resolve_error = |source| Error::Resolve {
+        host: url.host.clone(),
+        source,
+    };
+    let addrs = (url.host.as_str(), url.port)
+        .to_socket_addrs()
+        .map_err(resolve_error)?;
     let mut last = None;
-    for addr in (url.host.as_str(), url.port).to_socket_addrs()? {
-        let limit = match (timeout, remaining(deadline)?) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+    for addr in addrs {
+        let left = remaining(deadline)?;
+        let (limit, connect_timeout) = match (timeout, left) {
+            (Some(a), Some(b)) if b < a => (Some(b), None),
+            (Some(a), _) => (Some(a), Some(a)),
+            (None, b) => (b, None),
         };
         let result = match limit {
             Some(limit) => TcpStream::connect_timeout(&addr, limit),
@@ -97,15 +151,26 @@ fn connect_tcp(
         };
         match result {
             Ok(tcp) => return Ok(tcp),
-            Err(e) => last = Some(e),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                ) =>
+            {
+                last = Some(match connect_timeout {
+                    Some(timeout) => Error::ConnectTimeout { addr, timeout },
+                    None => Error::handshake_timed_out(None),
+                });
+            }
+            Err(source) => last = Some(Error::Connect { addr, source }),
         }
     }
-    Err(Error::Io(last.unwrap_or_else(|| {
-        io::Error::new(
+    Err(last.unwrap_or_else(|| {
+        resolve_error(io::Error::new(
             io::ErrorKind::NotFound,
-            format!("{} has no address", url.host),
-        )
-    })))
+            "the name has no address",
+        ))
+    }))
 }
 
 /// The time left before `deadline`; an error once it has passed.
@@ -114,7 +179,7 @@ fn remaining(deadline: Option<Instant>) -> Result<Option<Duration>, Error> {
         None => Ok(None),
         Some(d) => match d.checked_duration_since(Instant::now()) {
             Some(left) if !left.is_zero() => Ok(Some(left)),
-            _ => Err(Error::Handshake(HandshakeError::TimedOut)),
+            _ => Err(Error::handshake_timed_out(None)),
         },
     }
 }
@@ -123,7 +188,7 @@ fn remaining(deadline: Option<Instant>) -> Result<Option<Duration>, Error> {
 /// completes, say) is the handshake timing out.
 fn timed_out_is_handshake(e: io::Error) -> Error {
     match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => HandshakeError::TimedOut.into(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::handshake_timed_out(None),
         _ => e.into(),
     }
 }
@@ -164,7 +229,11 @@ pub fn client<S: Transport>(
     url: &WsUrl,
     options: ClientOptions,
 ) -> Result<(WebSocket<S>, Acceptance), Error> {
-    handshake_client(stream, url, options, Instant::now())
+    let timeout = options.config.handshake_timeout;
+    let span = ConnectionSpan::new(Role::Client);
+    let _entered = span.enter();
+    handshake_client(stream, url, options, Instant::now(), span.clone())
+        .map_err(|e| with_timeout(e, timeout))
 }
 
 /// The client handshake, its timeout counted from `start`.
@@ -173,6 +242,7 @@ fn handshake_client<S: Transport>(
     url: &WsUrl,
     options: ClientOptions,
     start: Instant,
+    span: ConnectionSpan,
 ) -> Result<(WebSocket<S>, Acceptance), Error> {
     let mut random = OsRandom::new()?;
     let nonce = random.nonce();
@@ -198,7 +268,7 @@ fn handshake_client<S: Transport>(
     };
     stream.set_read_timeout(None)?;
     let conn = handshake.into_connection(random, Instant::now())?;
-    Ok((WebSocket::from_connection(stream, conn), response))
+    Ok((WebSocket::from_connection_in(stream, conn, span), response))
 }
 
 /// Accepts a WebSocket on a stream that was just accepted, whatever the
@@ -213,11 +283,33 @@ pub fn accept<S: Transport>(stream: S) -> Result<WebSocket<S>, Error> {
 /// (choosing a subprotocol, adding headers) or reject it (any status,
 /// headers, body; the function then returns [`Error::Rejected`]). A
 /// malformed request is answered with its HTTP status (400, 426, 431, ...)
-/// and returned as [`Error::Handshake`].
+/// and returned as [`Error::Handshake`]; a request that does not arrive
+/// within the handshake timeout is answered with 408 and returned as
+/// [`Error::HandshakeTimeout`].
 ///
 /// To serve `wss://`, accept TLS first and pass the TLS stream:
 /// `rustls::StreamOwned::new(rustls::ServerConnection::new(weft_std::tls::server_config(&cert_pem, &key_pem)?)?, tcp)`.
-pub fn accept_with<S, F>(mut stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
+pub fn accept_with<S, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
+where
+    S: Transport,
+    F: FnOnce(&IncomingRequest) -> Result<Accept, Reject>,
+{
+    let timeout = config.handshake_timeout;
+    let span = ConnectionSpan::new(Role::Server);
+    let _entered = span.enter();
+    if let Some(peer) = stream.peer_addr() {
+        span.record_peer(peer);
+    }
+    handshake_server(stream, config, decide, span.clone()).map_err(|e| with_timeout(e, timeout))
+}
+
+/// The server handshake of [`accept_with`].
+fn handshake_server<S, F>(
+    mut stream: S,
+    config: Config,
+    decide: F,
+    span: ConnectionSpan,
+) -> Result<WebSocket<S>, Error>
 where
     S: Transport,
     F: FnOnce(&IncomingRequest) -> Result<Accept, Reject>,
@@ -267,5 +359,5 @@ where
     stream.flush()?;
     stream.set_read_timeout(None)?;
     let conn = handshake.into_connection(Instant::now())?;
-    Ok(WebSocket::from_connection(stream, conn))
+    Ok(WebSocket::from_connection_in(stream, conn, span))
 }

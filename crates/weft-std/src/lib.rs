@@ -51,6 +51,26 @@
 //! [`accept_with`] lets a callback see the request (path, headers, origin,
 //! subprotocols) and accept or reject it.
 //!
+//! # Errors
+//!
+//! [`Error`] has a variant for each way opening a connection fails (the
+//! URL, name resolution, the TCP connect and its timeout, TLS, the server's
+//! refusal, the handshake and its timeout) with the underlying error as its
+//! `source()`; [`Error::is_retryable`] says whether another attempt can
+//! succeed and [`Error::retry_after`] reads a refusal's `Retry-After`. Its
+//! `Display` says what happened and what to try:
+//! `connection refused by 127.0.0.1:9001 (is the server running?)`.
+//! `docs/errors.md` has the table.
+//!
+//! # Reconnecting clients
+//!
+//! [`reconnect::connect`] builds a client that reconnects by itself, with
+//! full-jitter backoff, a hook on every connection, a bounded queue that
+//! keeps what is sent while disconnected, and at-least-once delivery with
+//! acknowledgements; its events ([`reconnect::ClientEvent`], from
+//! `recv`) say what happens. `docs/recovery.md` has the guarantees and a
+//! complete example.
+//!
 //! # TLS
 //!
 //! `wss://` URLs connect through rustls with the ring provider and the
@@ -70,11 +90,22 @@
 //! close echoes the reader owes are written by the reader itself, even when
 //! the writer is idle.
 
+//!
+//! # Features
+//!
+//! - `tls` (default): `wss://` through rustls.
+//! - `deflate` (default): permessage-deflate (RFC 7692).
+//! - `tracing` (default): structured logs through `tracing`: a span per
+//!   connection (`websocket`, with `role`, `peer`, `id`) around the core's
+//!   events (frames at TRACE, state changes and the handshake at DEBUG,
+//!   the close at INFO, failures at WARN), reconnect attempts at INFO; see
+//!   `docs/debugging.md`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod driver;
 mod handshake;
+pub mod reconnect;
 mod socket;
 mod split;
 #[cfg(feature = "tls")]
@@ -88,7 +119,9 @@ pub use transport::{MaybeTlsStream, Transport};
 
 #[cfg(feature = "tls")]
 pub use weft_io::tls;
-pub use weft_io::{default_config, ClientOptions, Error, Message, OsRandom, WsUrl};
+pub use weft_io::{
+    default_config, ClientOptions, Error, Message, OsRandom, TlsError, TlsErrorKind, WsUrl,
+};
 pub use weft_proto;
 pub use weft_proto::handshake::{Accept, Acceptance, IncomingRequest, Reject, Rejection};
 pub use weft_proto::{CloseCode, CloseFrame, CloseReason, Config, Event, Latency, Role, State};

@@ -3,7 +3,7 @@
 use weft_io::{Error, Incoming, Message};
 use weft_proto::{CloseCode, CloseFrame, CloseReason, Connection, Latency};
 
-use crate::driver::{self, TimeoutCache, Wait, READ_BUF};
+use crate::driver::{self, ConnectionSpan, TimeoutCache, Wait, READ_BUF};
 use crate::split::{self, Split, WsReader, WsWriter};
 use crate::Transport;
 
@@ -16,12 +16,17 @@ use crate::Transport;
 /// close timeout) run inside `read`, through the stream's read timeout.
 ///
 /// To read and write from two threads, [`split`](Self::split) it.
+///
+/// With the `tracing` feature, its calls into the connection run inside a
+/// span of its own, `websocket`, with the fields `role`, `peer` and `id`
+/// (see `docs/debugging.md`).
 #[derive(Debug)]
 pub struct WebSocket<S> {
     conn: Connection,
     stream: S,
     buf: Box<[u8]>,
     timeout: TimeoutCache,
+    span: ConnectionSpan,
 }
 
 impl<S: Transport> WebSocket<S> {
@@ -29,7 +34,15 @@ impl<S: Transport> WebSocket<S> {
     /// (from a handshake's `into_connection`, or `Connection::server` /
     /// `Connection::client` for a stream upgraded elsewhere).
     pub fn from_connection(stream: S, conn: Connection) -> Self {
+        let span = ConnectionSpan::new(conn.role());
+        WebSocket::from_connection_in(stream, conn, span)
+    }
+
+    /// [`from_connection`](Self::from_connection), inside a span made
+    /// beforehand (the events of the opening handshake land in it too).
+    pub(crate) fn from_connection_in(stream: S, conn: Connection, span: ConnectionSpan) -> Self {
         WebSocket {
+            span,
             conn,
             stream,
             buf: vec![0; READ_BUF].into_boxed_slice(),
@@ -37,10 +50,19 @@ impl<S: Transport> WebSocket<S> {
         }
     }
 
+    /// Records the peer's address on the connection's span (feature
+    /// `tracing`), where its logs show it. Clients made by `connect` record
+    /// it themselves; a server, whose transport the adapter cannot ask,
+    /// calls this after accepting.
+    pub fn record_peer(&self, peer: std::net::SocketAddr) {
+        self.span.record_peer(peer);
+    }
+
     /// The next message, or `Ok(None)` once the connection has ended (see
     /// [`close_reason`](Self::close_reason)). Pongs and close echoes owed
     /// are written before it returns. `Err` means the transport failed.
     pub fn read(&mut self) -> Result<Option<Message>, Error> {
+        let _span = self.span.enter();
         loop {
             if let Some(event) = self.conn.poll_event() {
                 // Write any reply this event queued (a pong per ping).
@@ -68,12 +90,14 @@ impl<S: Transport> WebSocket<S> {
 
     /// Queues `message` and writes it (and anything else queued).
     pub fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        let _span = self.span.enter();
         driver::command(&mut self.conn, message.into())?;
         self.flush()
     }
 
     /// Queues `message` without writing it; [`flush`](Self::flush) writes.
     pub fn feed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        let _span = self.span.enter();
         driver::command(&mut self.conn, message.into())
     }
 
@@ -86,14 +110,8 @@ impl<S: Transport> WebSocket<S> {
     /// Writes everything queued, and half-closes the stream once the
     /// connection asks for it.
     pub fn flush(&mut self) -> Result<(), Error> {
-        while let Some(transmit) = self.conn.poll_transmit() {
-            driver::write_transmit(&mut self.stream, transmit)?;
-        }
-        self.stream.flush()?;
-        if self.conn.poll_shutdown() {
-            self.stream.shutdown_write()?;
-        }
-        Ok(())
+        let _span = self.span.enter();
+        Ok(driver::flush(&mut self.conn, &mut self.stream)?)
     }
 
     /// Flushes on behalf of `read`. A write that fails means the transport
@@ -152,6 +170,8 @@ impl<S: Transport> WebSocket<S> {
         S: Split,
     {
         let (reader, writer) = self.stream.split()?;
-        Ok(split::new::<S>(self.conn, reader, writer, self.buf))
+        Ok(split::new::<S>(
+            self.conn, self.span, reader, writer, self.buf,
+        ))
     }
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 use weft_io::{Error, Incoming, Message};
 use weft_proto::{CloseCode, CloseFrame, CloseReason, Connection, Latency};
 
-use crate::driver::{self, TimeoutCache, Wait};
+use crate::driver::{self, ConnectionSpan, TimeoutCache, Wait};
 use crate::{MaybeTlsStream, Transport};
 
 /// The longest a split reader blocks before looking at the timers again.
@@ -171,6 +171,8 @@ impl Transport for WriteHalf {
 struct Shared<W> {
     conn: Mutex<Connection>,
     writer: Mutex<Writing<W>>,
+    /// The connection's span: both halves call into the core inside it.
+    span: ConnectionSpan,
 }
 
 #[derive(Debug)]
@@ -190,7 +192,7 @@ impl<W: Transport> Shared<W> {
     /// Writes everything the connection has queued, in order, then
     /// half-closes when it asks. The caller holds the writer's mutex.
     fn drain(&self, writer: &mut Writing<W>) -> Result<(), Error> {
-        loop {
+        let mut write = || loop {
             let (transmit, shutdown) = {
                 let mut conn = lock(&self.conn);
                 (conn.poll_transmit(), conn.poll_shutdown())
@@ -203,8 +205,12 @@ impl<W: Transport> Shared<W> {
             if shutdown {
                 writer.stream.shutdown_write()?;
             }
-            return Ok(());
-        }
+            return Ok::<_, io::Error>(());
+        };
+        write().map_err(|e| {
+            driver::transport_failed("writing", &e, &lock(&self.conn));
+            Error::from(e)
+        })
     }
 
     /// Whether anything waits to be written (or the write side to be closed).
@@ -219,6 +225,7 @@ impl<W: Transport> Shared<W> {
         &self,
         command: impl FnOnce(&mut Connection) -> Result<(), Error>,
     ) -> Result<(), Error> {
+        let _span = self.span.enter();
         let mut writer = lock(&self.writer);
         command(&mut lock(&self.conn))?;
         let written = self.drain(&mut writer);
@@ -265,6 +272,7 @@ pub struct WsWriter<S: Split> {
 
 pub(crate) fn new<S: Split>(
     conn: Connection,
+    span: ConnectionSpan,
     reader: S::Reader,
     writer: S::Writer,
     buf: Box<[u8]>,
@@ -272,6 +280,7 @@ pub(crate) fn new<S: Split>(
     let shared = Arc::new(Shared {
         conn: Mutex::new(conn),
         writer: Mutex::new(Writing { stream: writer }),
+        span,
     });
     let reader = WsReader {
         shared: shared.clone(),
@@ -287,6 +296,7 @@ impl<S: Split> WsReader<S> {
     /// lock is held while this blocks on the stream; replies it owes are
     /// written before it returns.
     pub fn read(&mut self) -> Result<Option<Message>, Error> {
+        let _span = self.shared.span.enter();
         loop {
             let event = lock(&self.shared.conn).poll_event();
             if let Some(event) = event {

@@ -1,7 +1,7 @@
 //! What a blocking WebSocket needs of its stream beyond `Read + Write`.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// A blocking byte stream a [`WebSocket`](crate::WebSocket) runs over.
@@ -34,9 +34,19 @@ pub trait Transport: Read + Write {
     fn abort(&self) -> io::Result<()> {
         Ok(())
     }
+
+    /// The peer's address, for the connection's logs (feature `tracing`);
+    /// `None` for a transport without one.
+    fn peer_addr(&self) -> Option<SocketAddr> {
+        None
+    }
 }
 
 impl Transport for TcpStream {
+    fn peer_addr(&self) -> Option<SocketAddr> {
+        TcpStream::peer_addr(self).ok()
+    }
+
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         TcpStream::set_read_timeout(self, timeout)
     }
@@ -88,6 +98,10 @@ where
 
     fn abort(&self) -> io::Result<()> {
         self.sock.abort()
+    }
+
+    fn peer_addr(&self) -> Option<SocketAddr> {
+        Transport::peer_addr(&self.sock)
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
@@ -165,6 +179,10 @@ impl Transport for MaybeTlsStream {
 
     fn abort(&self) -> io::Result<()> {
         self.tcp().abort()
+    }
+
+    fn peer_addr(&self) -> Option<SocketAddr> {
+        Transport::peer_addr(self.tcp())
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {

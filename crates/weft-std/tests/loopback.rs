@@ -98,7 +98,7 @@ fn a_rejected_handshake_reaches_the_client_with_status_and_body() {
         .err()
     });
     let result = connect(&format!("ws://{addr}/private"));
-    let Err(Error::Handshake(HandshakeError::Rejected(response))) = result else {
+    let Err(Error::Refused(response)) = result else {
         panic!("expected a rejection, got {:?}", result.map(|_| ()));
     };
     assert_eq!(response.status, 403);
@@ -132,7 +132,7 @@ fn an_answer_that_cannot_be_written_is_a_500() {
         let (addr, server) =
             serve_one(move |tcp| accept_with(tcp, Config::default(), decide).err());
         let result = connect(&format!("ws://{addr}/"));
-        let Err(Error::Handshake(HandshakeError::Rejected(response))) = result else {
+        let Err(Error::Refused(response)) = result else {
             panic!("expected a 500, got {:?}", result.map(|_| ()));
         };
         assert_eq!(response.status, 500);

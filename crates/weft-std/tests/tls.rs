@@ -9,7 +9,6 @@ mod common;
 use std::time::Duration;
 
 use common::{serve_one, tls_echo_server, within};
-use weft_proto::handshake::HandshakeError;
 use weft_proto::{CloseCode, Config};
 use weft_std::{connect, connect_with, tls, ClientOptions, Error, Message};
 use weft_test_support::test_cert;
@@ -38,7 +37,10 @@ fn wss_with_an_untrusted_certificate_fails_the_handshake() {
     let (addr, _server) = tls_echo_server(&cert);
     // The default roots do not trust a self-signed certificate.
     let url = format!("wss://localhost:{}/", addr.port());
-    assert!(matches!(connect(&url), Err(Error::Io(_))));
+    let Err(Error::Tls(e)) = connect(&url) else {
+        panic!("expected a TLS error");
+    };
+    assert_eq!(e.kind(), weft_std::TlsErrorKind::UntrustedCertificate);
 }
 
 #[test]
@@ -55,7 +57,10 @@ fn the_handshake_timeout_bounds_a_tls_handshake_that_never_answers() {
         connect_with(&url, options).map(|_| ())
     });
     assert!(
-        matches!(result, Err(Error::Handshake(HandshakeError::TimedOut))),
+        matches!(
+            result,
+            Err(Error::HandshakeTimeout { timeout: Some(t) }) if t == Duration::from_millis(300)
+        ),
         "{result:?}"
     );
 }

@@ -6,7 +6,8 @@
 //! it writes what the core has queued, so replies the reader owes (pongs,
 //! close echoes) go out from the reading half even when the sending half is
 //! idle, and a pending read never holds up a send. Writing out lives in
-//! `write_out`, the reading half's loop in `read_loop`.
+//! `write_out`, the reading half's loop in `read_loop`, the connection's
+//! span (feature `tracing`) in `span`.
 
 use std::collections::VecDeque;
 use std::io;
@@ -21,8 +22,10 @@ use weft_proto::{Connection, Transmit};
 use crate::wakers::Wakers;
 
 mod read_loop;
+mod span;
 mod write_out;
 
+pub(crate) use span::ConnectionSpan;
 pub(crate) use write_out::WRITE_HIGH_WATER;
 
 /// What both halves share.
@@ -31,15 +34,20 @@ pub(crate) struct Shared<S> {
     pub(crate) wakers: Arc<Wakers>,
     /// A waker made from `wakers`: the one the transport is polled with.
     pub(crate) io_waker: Waker,
+    /// The connection's span: every call into the core runs inside it.
+    pub(crate) span: ConnectionSpan,
 }
 
 impl<S> Shared<S> {
-    pub(crate) fn new(io: S, conn: Connection) -> Arc<Self> {
+    /// The shared state of `conn` over `io`, whose calls into the core run
+    /// inside `span`.
+    pub(crate) fn new(io: S, conn: Connection, span: ConnectionSpan) -> Arc<Self> {
         let wakers = Arc::new(Wakers::default());
         Arc::new(Shared {
             state: Mutex::new(Inner::new(io, conn)),
             io_waker: Waker::from(wakers.clone()),
             wakers,
+            span,
         })
     }
 

@@ -1,5 +1,6 @@
 //! [`Handle`]: what a whole stream and each of its halves hold, and the
-//! operations they all expose, each taking the lock for one poll.
+//! operations they all expose, each taking the lock for one poll inside the
+//! connection's span.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -45,6 +46,11 @@ impl<S> Handle<S> {
     pub(crate) fn with_io<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
         f(&mut self.shared.lock().io)
     }
+
+    /// Runs `f`, which calls into the core, inside the connection's span.
+    fn in_span<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.shared.span.in_scope(f)
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Handle<S> {
@@ -53,9 +59,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Handle<S> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Event, Error>>> {
         let shared = &*self.shared;
-        shared.wakers.register(READER, cx.waker());
-        let mut io_cx = Context::from_waker(&shared.io_waker);
-        shared.lock().poll_event(cx, &mut io_cx, &shared.wakers)
+        self.in_span(|| {
+            shared.wakers.register(READER, cx.waker());
+            let mut io_cx = Context::from_waker(&shared.io_waker);
+            shared.lock().poll_event(cx, &mut io_cx, &shared.wakers)
+        })
     }
 
     pub(crate) fn poll_next_message(
@@ -83,6 +91,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Handle<S> {
         cx: &mut Context<'_>,
         limit: usize,
     ) -> Poll<Result<(), Error>> {
+        self.in_span(|| self.write_down_to(cx, limit))
+    }
+
+    fn write_down_to(&self, cx: &mut Context<'_>, limit: usize) -> Poll<Result<(), Error>> {
         let shared = &*self.shared;
         let mut state = shared.lock();
         if state.write_side == WriteSide::Failed {
@@ -107,23 +119,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Handle<S> {
 
     pub(crate) fn poll_flush_all(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let shared = &*self.shared;
-        let mut state = shared.lock();
-        shared.wakers.register(WRITER, cx.waker());
-        let mut io_cx = Context::from_waker(&shared.io_waker);
-        let result = state.poll_write_out(&mut io_cx, &shared.wakers);
-        if result.is_ready() {
-            drop(state);
-            shared.wakers.clear(WRITER);
-        }
-        result
+        self.in_span(|| {
+            let mut state = shared.lock();
+            shared.wakers.register(WRITER, cx.waker());
+            let mut io_cx = Context::from_waker(&shared.io_waker);
+            let result = state.poll_write_out(&mut io_cx, &shared.wakers);
+            if result.is_ready() {
+                drop(state);
+                shared.wakers.clear(WRITER);
+            }
+            result
+        })
     }
 
     pub(crate) fn start_send(&self, message: Message) -> Result<(), Error> {
-        let mut state = self.shared.lock();
-        let before = state.conn.poll_timeout();
-        state.send(message)?;
-        let changed = state.conn.poll_timeout() != before;
-        drop(state);
+        let changed = self.in_span(|| {
+            let mut state = self.shared.lock();
+            let before = state.conn.poll_timeout();
+            state.send(message)?;
+            Ok::<_, Error>(state.conn.poll_timeout() != before)
+        })?;
         if changed {
             // A close started a deadline: the reading half sleeps on it.
             self.shared.wakers.wake_slot(READER);
@@ -132,6 +147,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Handle<S> {
     }
 
     pub(crate) fn poll_close(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.in_span(|| self.close(cx))
+    }
+
+    fn close(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         {
             let mut state = self.shared.lock();
             if matches!(state.conn.state(), State::Open | State::CloseReceived) {

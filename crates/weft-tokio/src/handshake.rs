@@ -16,7 +16,8 @@ use weft_proto::handshake::{
 };
 use weft_proto::Config;
 
-use crate::{MaybeTlsStream, WebSocketStream};
+use crate::driver::ConnectionSpan;
+use crate::{MaybeTlsStream, Role, WebSocketStream};
 
 /// How much a handshake reads at a time. Bytes past the head are kept for
 /// the connection, so reading ahead loses nothing.
@@ -53,10 +54,17 @@ pub async fn connect(
 
 /// Connects to a `ws://` or `wss://` URL.
 ///
-/// [`ClientOptions::connect_timeout`] bounds the TCP connect; the
-/// handshake timeout of [`ClientOptions::config`] bounds the whole opening
-/// (TCP connect, TLS, HTTP) and fails it with
-/// [`HandshakeError::TimedOut`]. `wss://` uses [`ClientOptions::tls`], or
+/// Each step of the opening fails with its own error: the host name not
+/// resolving with [`Error::Resolve`], the TCP connect with
+/// [`Error::Connect`] (refused, unreachable) or [`Error::ConnectTimeout`]
+/// ([`ClientOptions::connect_timeout`], per address), TLS with
+/// [`Error::Tls`], a server answering other than 101 with
+/// [`Error::Refused`]. The handshake timeout of [`ClientOptions::config`]
+/// bounds the whole opening (TCP connect, TLS, HTTP) and fails it with
+/// [`Error::HandshakeTimeout`]. [`Error::is_retryable`] says which are
+/// worth another attempt.
+///
+/// `wss://` uses [`ClientOptions::tls`], or
 /// [`weft_io::tls::client_config`] (the webpki-roots CAs); without the
 /// `tls` feature it fails with [`Error::TlsUnavailable`]. The socket has
 /// `TCP_NODELAY` set: frames go out as soon as they are written.
@@ -69,6 +77,7 @@ pub async fn connect_with(
         return Err(Error::TlsUnavailable);
     }
     let start = Instant::now();
+    let span = ConnectionSpan::new(Role::Client);
     let mut random = OsRandom::new()?;
     let mut handshake = ClientHandshake::new(
         options.request(&url),
@@ -80,16 +89,25 @@ pub async fn connect_with(
     let deadline = handshake.poll_timeout();
     let opening = async {
         let tcp = connect_tcp(&url, options.connect_timeout).await?;
+        if let Ok(peer) = tcp.peer_addr() {
+            span.record_peer(peer);
+        }
         let stream = wrap_tls(tcp, &url, &options).await?;
         let (stream, response) = client_handshake(stream, &mut handshake).await?;
         Ok::<_, Error>((stream, response))
     };
-    let (stream, response) = match until(deadline, opening).await {
+    let (stream, response) = match until(deadline, span.instrument(opening)).await {
         Some(result) => result?,
-        None => return Err(timed_out(&mut handshake, deadline)),
+        None => {
+            let timeout = options.config.handshake_timeout;
+            return Err(timed_out(&mut handshake, deadline, timeout));
+        }
     };
-    let conn = handshake.into_connection(random, Instant::now())?;
-    Ok((WebSocketStream::from_connection(stream, conn), response))
+    let conn = span.in_scope(|| handshake.into_connection(random, Instant::now()))?;
+    Ok((
+        WebSocketStream::from_connection_in(stream, conn, span),
+        response,
+    ))
 }
 
 /// Runs the client's handshake over a stream you opened (TCP, TLS, a
@@ -101,7 +119,9 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
     url: &WsUrl,
     options: ClientOptions,
 ) -> Result<(WebSocketStream<S>, Acceptance), Error> {
+    let span = ConnectionSpan::new(Role::Client);
     let mut random = OsRandom::new()?;
+    let timeout = options.config.handshake_timeout;
     let mut handshake = ClientHandshake::new(
         options.request(url),
         options.config,
@@ -109,41 +129,71 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
         Instant::now(),
     )?;
     let deadline = handshake.poll_timeout();
-    let (stream, response) = match until(deadline, client_handshake(stream, &mut handshake)).await {
+    let opening = span.instrument(client_handshake(stream, &mut handshake));
+    let (stream, response) = match until(deadline, opening).await {
         Some(result) => result?,
-        None => return Err(timed_out(&mut handshake, deadline)),
+        None => return Err(timed_out(&mut handshake, deadline, timeout)),
     };
-    let conn = handshake.into_connection(random, Instant::now())?;
-    Ok((WebSocketStream::from_connection(stream, conn), response))
+    let conn = span.in_scope(|| handshake.into_connection(random, Instant::now()))?;
+    Ok((
+        WebSocketStream::from_connection_in(stream, conn, span),
+        response,
+    ))
 }
 
-/// The error the core gives once the handshake's deadline has passed.
-fn timed_out(handshake: &mut ClientHandshake, deadline: Option<Instant>) -> Error {
+/// The error for an opening that ran past the handshake's deadline: a
+/// timeout, or the refusal the core had when time ran out.
+fn timed_out(
+    handshake: &mut ClientHandshake,
+    deadline: Option<Instant>,
+    timeout: Option<Duration>,
+) -> Error {
     let now = deadline.map_or_else(Instant::now, |d| Instant::now().max(d));
     match handshake.handle_timeout(now) {
-        Err(e) => Error::Handshake(e),
-        Ok(()) => Error::Handshake(HandshakeError::TimedOut),
+        Err(HandshakeError::TimedOut) | Ok(()) => Error::handshake_timed_out(timeout),
+        Err(e) => Error::from(e),
     }
 }
 
+/// Resolves the URL's host, then tries each of its addresses in turn, each
+/// within `timeout`: [`Error::Resolve`] if the name does not resolve,
+/// otherwise the last address's [`Error::Connect`] or
+/// [`Error::ConnectTimeout`].
 async fn connect_tcp(url: &WsUrl, timeout: Option<Duration>) -> Result<TcpStream, Error> {
-    let connecting = TcpStream::connect((url.host.as_str(), url.port));
-    let tcp = match timeout {
-        Some(timeout) => tokio::time::timeout(timeout, connecting)
-            .await
-            .map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!(
-                        "connecting to {} timed out after {timeout:?}",
-                        url.authority()
-                    ),
-                )
-            })??,
-        None => connecting.await?,
+    let resolve_error = |source| Error::Resolve {
+        host: url.host.clone(),
+        source,
     };
-    tcp.set_nodelay(true)?;
-    Ok(tcp)
+    let addrs = tokio::net::lookup_host((url.host.as_str(), url.port))
+        .await
+        .map_err(resolve_error)?;
+    let mut last = None;
+    for addr in addrs {
+        let connecting = TcpStream::connect(addr);
+        let result = match timeout {
+            Some(timeout) => match tokio::time::timeout(timeout, connecting).await {
+                Ok(result) => result,
+                Err(_) => {
+                    last = Some(Error::ConnectTimeout { addr, timeout });
+                    continue;
+                }
+            },
+            None => connecting.await,
+        };
+        match result {
+            Ok(tcp) => {
+                tcp.set_nodelay(true)?;
+                return Ok(tcp);
+            }
+            Err(source) => last = Some(Error::Connect { addr, source }),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        resolve_error(io::Error::new(
+            io::ErrorKind::NotFound,
+            "the name has no address",
+        ))
+    }))
 }
 
 #[cfg(feature = "tls")]
@@ -162,7 +212,11 @@ async fn wrap_tls(
     let name = weft_io::tls::server_name(&url.host)?;
     let tls = tokio_rustls::TlsConnector::from(config)
         .connect(name, tcp)
-        .await?;
+        .await
+        .map_err(|e| match weft_io::TlsError::from_io(&url.host, e) {
+            Ok(tls) => Error::Tls(tls),
+            Err(transport) => Error::Io(transport),
+        })?;
     Ok(MaybeTlsStream::Tls(Box::new(tls)))
 }
 
@@ -191,7 +245,7 @@ async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
     loop {
         let n = stream.read(&mut buf).await?;
         if n == 0 {
-            return Err(Error::Handshake(handshake.handle_eof()));
+            return Err(Error::from(handshake.handle_eof()));
         }
         if let Some(response) = handshake.handle_data(&buf[..n])? {
             return Ok((stream, response));
@@ -216,13 +270,14 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
 /// `decide` see the request and accept it (choosing a subprotocol, adding
 /// headers) or reject it (any status, headers, body).
 ///
-/// The handshake timeout of `config` bounds reading the request. A request
+/// The handshake timeout of `config` bounds reading the request (failing
+/// with [`Error::HandshakeTimeout`] after answering 408). A request
 /// that is not a valid WebSocket handshake is answered with the status the
 /// core gives (400, 405, 426, 431, ...) and fails with
 /// [`Error::Handshake`]. A rejection is written out, the transport is
 /// half-closed, and the function fails with [`Error::Rejected`] carrying
-/// the status sent (the client sees
-/// [`HandshakeError::Rejected`] with the status, headers and body).
+/// the status sent (the client sees [`Error::Refused`] with the status,
+/// headers and body).
 ///
 /// ```no_run
 /// # async fn run(tcp: tokio::net::TcpStream) -> Result<(), weft_tokio::Error> {
@@ -252,9 +307,12 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&IncomingRequest) -> Result<Accept, Reject>,
 {
+    let config_timeout = config.handshake_timeout;
+    let span = ConnectionSpan::new(Role::Server);
     let mut handshake = ServerHandshake::new(config, Instant::now());
     let deadline = handshake.poll_timeout();
-    let request = match until(deadline, read_request(&mut stream, &mut handshake)).await {
+    let reading = span.instrument(read_request(&mut stream, &mut handshake));
+    let request = match until(deadline, reading).await {
         Some(Ok(request)) => request,
         Some(Err(Error::Handshake(e))) => return Err(refuse(stream, e).await),
         Some(Err(e)) => return Err(e),
@@ -264,16 +322,18 @@ where
                 Err(e) => e,
                 Ok(()) => HandshakeError::TimedOut,
             };
-            return Err(refuse(stream, e).await);
+            let _ = refuse(stream, e).await;
+            return Err(Error::handshake_timed_out(config_timeout));
         }
     };
     let mut response = Vec::new();
-    match handshake.respond(decide(&request), &mut response) {
+    let decision = decide(&request);
+    match span.in_scope(|| handshake.respond(decision, &mut response)) {
         Responded::Accepted => {
             stream.write_all(&response).await?;
             stream.flush().await?;
-            let conn = handshake.into_connection(Instant::now())?;
-            Ok(WebSocketStream::from_connection(stream, conn))
+            let conn = span.in_scope(|| handshake.into_connection(Instant::now()))?;
+            Ok(WebSocketStream::from_connection_in(stream, conn, span))
         }
         Responded::Rejected(status) => {
             send_and_shut(&mut stream, &response).await?;

@@ -88,6 +88,26 @@
 //! [`from_upgraded`] wraps a stream whose upgrade happened elsewhere, such
 //! as in hyper.
 //!
+//! # Errors
+//!
+//! [`Error`] has a variant for each way opening a connection fails (the
+//! URL, name resolution, the TCP connect and its timeout, TLS, the server's
+//! refusal, the handshake and its timeout) with the underlying error as its
+//! `source()`; [`Error::is_retryable`] says whether another attempt can
+//! succeed and [`Error::retry_after`] reads a refusal's `Retry-After`. Its
+//! `Display` says what happened and what to try:
+//! `connection refused by 127.0.0.1:9001 (is the server running?)`.
+//! `docs/errors.md` has the table.
+//!
+//! # Reconnecting clients
+//!
+//! [`reconnect::connect`] builds a client that reconnects by itself, with
+//! full-jitter backoff, a hook on every connection, a bounded queue that
+//! keeps what is sent while disconnected, and at-least-once delivery with
+//! acknowledgements; its events ([`reconnect::ClientEvent`], from
+//! `next_event`) say what happens. `docs/recovery.md` has the guarantees and a
+//! complete example.
+//!
 //! # TLS
 //!
 //! With the `tls` feature (on by default), `wss://` URLs connect through
@@ -128,6 +148,12 @@
 //! # Features
 //!
 //! - `tls` (default): `wss://` through rustls and tokio-rustls.
+//! - `deflate` (default): permessage-deflate (RFC 7692).
+//! - `tracing` (default): structured logs through `tracing`: a span per
+//!   connection (`websocket`, with `role`, `peer`, `id`) around the core's
+//!   events (frames at TRACE, state changes and the handshake at DEBUG,
+//!   the close at INFO, failures at WARN), reconnect attempts at INFO; see
+//!   `docs/debugging.md`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -138,6 +164,7 @@ mod halves;
 mod handle;
 mod handshake;
 mod maybe_tls;
+pub mod reconnect;
 mod stream;
 mod wakers;
 
@@ -148,7 +175,9 @@ pub use stream::{from_upgraded, WebSocketStream};
 
 #[cfg(feature = "tls")]
 pub use weft_io::tls;
-pub use weft_io::{default_config, ClientOptions, Error, Message, OsRandom, WsUrl};
+pub use weft_io::{
+    default_config, ClientOptions, Error, Message, OsRandom, TlsError, TlsErrorKind, WsUrl,
+};
 pub use weft_proto;
 pub use weft_proto::handshake::{Accept, Acceptance, IncomingRequest, Reject, Rejection};
 pub use weft_proto::{CloseCode, CloseFrame, CloseReason, Config, Event, Latency, Role, State};

@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use weft_io::{Error, Message, OsRandom};
 use weft_proto::{CloseReason, Config, Connection, Event, Latency, Role, State};
 
-use crate::driver::{Shared, WRITE_HIGH_WATER};
+use crate::driver::{ConnectionSpan, Shared, WRITE_HIGH_WATER};
 use crate::halves::{WsReceiver, WsSender};
 use crate::handle::Handle;
 
@@ -62,12 +62,31 @@ impl<S> WebSocketStream<S> {
     /// This is the way in for a connection made by hand from `weft-proto`
     /// (with your own masking keys, say); [`from_upgraded`] covers streams
     /// upgraded elsewhere.
+    ///
+    /// With the `tracing` feature, the stream's calls into the connection
+    /// run inside a span of its own, `websocket`, with the fields `role`,
+    /// `peer` and `id` (see `docs/debugging.md`).
     pub fn from_connection(io: S, conn: Connection) -> Self {
+        let span = ConnectionSpan::new(conn.role());
+        WebSocketStream::from_connection_in(io, conn, span)
+    }
+
+    /// [`from_connection`](Self::from_connection), inside a span made
+    /// beforehand (the events of the connection's making land in it too).
+    pub(crate) fn from_connection_in(io: S, conn: Connection, span: ConnectionSpan) -> Self {
         WebSocketStream {
             handle: Handle {
-                shared: Shared::new(io, conn),
+                shared: Shared::new(io, conn, span),
             },
         }
+    }
+
+    /// Records the peer's address on the connection's span (feature
+    /// `tracing`), where its logs show it. Clients made by `connect` record
+    /// it themselves; a server, whose transport the adapter cannot ask,
+    /// calls this after accepting.
+    pub fn record_peer(&self, peer: std::net::SocketAddr) {
+        self.handle.shared.span.record_peer(peer);
     }
 
     /// Splits into a sending half and a receiving half, usable from two
@@ -182,12 +201,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
 /// avoid that.
 pub fn from_upgraded<S>(stream: S, role: Role, config: Config) -> WebSocketStream<S> {
     let now = Instant::now();
-    let conn = match role {
+    let span = ConnectionSpan::new(role);
+    let conn = span.in_scope(|| match role {
         Role::Server => Connection::server(config, now),
         Role::Client => {
             let keys = OsRandom::new().expect("the operating system gave no randomness");
             Connection::client(config, keys, now)
         }
-    };
-    WebSocketStream::from_connection(stream, conn)
+    });
+    WebSocketStream::from_connection_in(stream, conn, span)
 }

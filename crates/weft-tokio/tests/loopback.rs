@@ -333,7 +333,7 @@ async fn a_rejected_handshake_reaches_the_client_with_status_and_body() {
         .await
     });
     let error = connect(&format!("ws://{addr}/private")).await.unwrap_err();
-    let Error::Handshake(HandshakeError::Rejected(response)) = error else {
+    let Error::Refused(response) = error else {
         panic!("expected a rejection, got {error:?}");
     };
     assert_eq!(response.status, 403);
@@ -520,7 +520,10 @@ async fn the_handshake_timeout_bounds_both_ends() {
     .await
     .unwrap_err();
     assert!(
-        matches!(error, Error::Handshake(HandshakeError::TimedOut)),
+        matches!(
+            error,
+            Error::HandshakeTimeout { timeout: Some(t) } if t == Duration::from_millis(200)
+        ),
         "{error:?}"
     );
     assert!(start.elapsed() < Duration::from_secs(5));
@@ -541,7 +544,7 @@ async fn the_handshake_timeout_bounds_both_ends() {
     assert!(response.starts_with(b"HTTP/1.1 408 "));
     assert!(matches!(
         server.await.unwrap(),
-        Err(Error::Handshake(HandshakeError::TimedOut))
+        Err(Error::HandshakeTimeout { timeout: Some(_) })
     ));
 }
 
@@ -703,7 +706,7 @@ async fn an_answer_that_cannot_be_written_is_a_500() {
             accept_with(tcp, Config::default(), decide).await.err()
         });
         let error = connect(&format!("ws://{addr}/")).await.unwrap_err();
-        let Error::Handshake(HandshakeError::Rejected(response)) = error else {
+        let Error::Refused(response) = error else {
             panic!("expected a 500, got {error:?}");
         };
         assert_eq!(response.status, 500);

@@ -60,7 +60,10 @@ async fn wss_refuses_an_untrusted_certificate() {
     let error = connect(&format!("wss://localhost:{}/", addr.port()))
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::Io(_)), "{error:?}");
+    let Error::Tls(e) = error else {
+        panic!("expected a TLS error, got {error:?}");
+    };
+    assert_eq!(e.kind(), weft_tokio::TlsErrorKind::UntrustedCertificate);
 }
 
 #[cfg(not(feature = "tls"))]

@@ -1,0 +1,117 @@
+//! [`ClientState`]: what a reconnecting client's handle and its connection
+//! share, behind whatever lock the adapter uses.
+
+use weft_proto::CloseFrame;
+
+use super::outbox::{Delivery, MessageId, Outbox, OutboxLimits, Pushed, QueueFull};
+use crate::Message;
+
+/// The state a reconnecting client's handle (queueing, acknowledging,
+/// closing) and its connection's loop (writing, reporting) share: the
+/// [`Outbox`], the drops not yet reported, and the application's close.
+/// Adapters keep it behind a lock and wake their loop after each change.
+///
+/// ```
+/// use weft_io::reconnect::{ClientState, Delivery, OutboxLimits, Overflow};
+///
+/// let mut state = ClientState::new(OutboxLimits::new().max_messages(1).overflow(Overflow::DropOldest));
+/// let first = state.push("a".into(), Delivery::AtMostOnce).unwrap().id;
+/// state.push("b".into(), Delivery::AtMostOnce).unwrap();
+/// assert_eq!(state.take_dropped(), [first]);
+/// state.close(None);
+/// assert!(state.close_requested().is_some());
+/// ```
+#[derive(Debug)]
+pub struct ClientState {
+    outbox: Outbox,
+    dropped: Vec<MessageId>,
+    close: Option<Option<CloseFrame>>,
+}
+
+impl ClientState {
+    /// An empty state with these queue limits.
+    pub fn new(limits: OutboxLimits) -> ClientState {
+        ClientState {
+            outbox: Outbox::new(limits),
+            dropped: Vec::new(),
+            close: None,
+        }
+    }
+
+    /// Queues `message`; what the overflow policy dropped is kept for
+    /// [`take_dropped`](Self::take_dropped) as well as returned.
+    pub fn push(&mut self, message: Message, delivery: Delivery) -> Result<Pushed, QueueFull> {
+        let pushed = self.outbox.push(message, delivery)?;
+        self.dropped.extend_from_slice(&pushed.dropped);
+        Ok(pushed)
+    }
+
+    /// Confirms an at-least-once message; see [`Outbox::ack`].
+    pub fn ack(&mut self, id: MessageId) -> bool {
+        self.outbox.ack(id)
+    }
+
+    /// The application closes with `frame` (`None`: 1000). The first
+    /// close asked for is the one sent.
+    pub fn close(&mut self, frame: Option<CloseFrame>) {
+        self.close.get_or_insert(frame);
+    }
+
+    /// The close the application asked for, if it did.
+    pub fn close_requested(&self) -> Option<&Option<CloseFrame>> {
+        self.close.as_ref()
+    }
+
+    /// The messages dropped since the last call, to report.
+    pub fn take_dropped(&mut self) -> Vec<MessageId> {
+        std::mem::take(&mut self.dropped)
+    }
+
+    /// The client ends: every message still held is dropped. Returns
+    /// those and the drops not yet reported, to report before the last
+    /// event.
+    pub fn finish(&mut self) -> Vec<MessageId> {
+        let mut dropped = self.take_dropped();
+        dropped.extend(self.outbox.clear());
+        dropped
+    }
+
+    /// The queue.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// The queue, to take messages from and mark them written.
+    pub fn outbox_mut(&mut self) -> &mut Outbox {
+        &mut self.outbox
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconnect::Overflow;
+
+    #[test]
+    fn finishing_drops_everything_held_after_the_unreported_drops() {
+        let limits = OutboxLimits::new()
+            .max_messages(2)
+            .overflow(Overflow::DropOldest);
+        let mut state = ClientState::new(limits);
+        let a = state.push("a".into(), Delivery::AtMostOnce).unwrap().id;
+        let b = state.push("b".into(), Delivery::AtLeastOnce).unwrap().id;
+        let c = state.push("c".into(), Delivery::AtMostOnce).unwrap().id;
+        assert_eq!(state.finish(), [a, b, c]);
+        assert!(state.outbox().is_empty());
+        assert!(state.take_dropped().is_empty());
+    }
+
+    #[test]
+    fn the_first_close_is_the_one_kept() {
+        let mut state = ClientState::new(OutboxLimits::new());
+        assert!(state.close_requested().is_none());
+        state.close(None);
+        state.close(Some(CloseFrame::new(weft_proto::CloseCode::GOING_AWAY, "")));
+        assert_eq!(state.close_requested(), Some(&None));
+    }
+}

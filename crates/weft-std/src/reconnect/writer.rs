@@ -1,0 +1,86 @@
+//! The writing thread of an open connection: writes the queue in order,
+//! reports what was written or dropped, and sends the application's
+//! close.
+
+use std::sync::mpsc::SyncSender;
+
+use weft_io::reconnect::{ClientEvent, MessageId};
+use weft_io::Message;
+use weft_proto::{CloseCode, CloseFrame};
+
+use super::shared::Shared;
+use crate::MaybeTlsStream;
+use crate::WsWriter;
+
+/// What the writer does next.
+enum Job {
+    Report(Vec<MessageId>),
+    Write(MessageId, Message),
+    Close(Option<CloseFrame>),
+    Stop,
+}
+
+/// Writes until the session ends (or a write fails: the reader then sees
+/// the connection end and says why).
+pub(super) fn write_loop(
+    writer: WsWriter<MaybeTlsStream>,
+    shared: &Shared,
+    events: &SyncSender<ClientEvent>,
+) {
+    let mut closed = false;
+    loop {
+        let job = {
+            let mut state = shared.lock();
+            loop {
+                if state.session_over {
+                    break Job::Stop;
+                }
+                let dropped = state.client.take_dropped();
+                if !dropped.is_empty() {
+                    break Job::Report(dropped);
+                }
+                if !closed {
+                    if let Some(frame) = state.client.close_requested().cloned() {
+                        break Job::Close(frame);
+                    }
+                    if let Some((id, message)) = state.client.outbox().next_unwritten() {
+                        break Job::Write(id, message.clone());
+                    }
+                }
+                state = shared.wait(state);
+            }
+        };
+        match job {
+            Job::Stop => return,
+            Job::Report(dropped) => {
+                for id in dropped {
+                    if events.send(ClientEvent::Dropped(id)).is_err() {
+                        return;
+                    }
+                }
+            }
+            Job::Close(frame) => {
+                closed = true;
+                let (code, reason) = match &frame {
+                    Some(frame) => (frame.code, frame.reason.as_str()),
+                    None => (CloseCode::NORMAL, ""),
+                };
+                // A failure is the connection already ending; the reader
+                // reports how.
+                let _ = writer.close(code, reason);
+            }
+            Job::Write(id, message) => {
+                if writer.send(message).is_err() {
+                    // The reader sees the connection end and says why; the
+                    // message stays unwritten, for the next connection.
+                    closed = true;
+                    continue;
+                }
+                shared.lock().client.outbox_mut().written(id);
+                if events.send(ClientEvent::Written(id)).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
