@@ -509,3 +509,65 @@ fn giving_up_reports_every_message_still_held() {
     assert_eq!(dropped, [a, b]);
     assert!(client.recv().is_none());
 }
+
+#[test]
+fn a_peer_that_stops_reading_under_a_full_queue_is_still_detected() {
+    let server = EchoServer::start(any_port(), Arc::default());
+    let proxy = FaultProxy::start(server.addr).unwrap();
+    let keepalive = Duration::from_millis(200);
+    let options =
+        ClientOptions::new().config(Config::default().keepalive(Some(keepalive), keepalive));
+    let client = reconnect::connect(format!("ws://{}/", proxy.addr()))
+        .options(options)
+        .reconnect(quick().outbox(OutboxLimits::default().max_bytes(64 << 20)))
+        .start();
+    until(&client, is_connected);
+    proxy.stall(true);
+    // Far more than the socket buffers hold: the writer blocks, the reader
+    // finds the peer silent, and the writer is woken to end the session.
+    for _ in 0..256 {
+        client.send(vec![7u8; 64 << 10]).unwrap();
+    }
+    let ClientEvent::Disconnected { cause, .. } =
+        until(&client, |e| matches!(e, ClientEvent::Disconnected { .. }))
+    else {
+        unreachable!()
+    };
+    assert!(
+        matches!(cause, Disconnect::Closed(CloseReason::TimedOut(_))),
+        "{cause}"
+    );
+    // Dropping the client while the proxy still holds everything back
+    // must not hang.
+    drop(client);
+}
+
+#[test]
+fn dropping_the_client_writes_the_queue_then_closes_with_1000() {
+    let listener = TcpListener::bind(any_port()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let mut ws = accept_with(tcp, Config::default(), |_| Ok(Accept::new())).unwrap();
+        let mut texts = Vec::new();
+        while let Ok(Some(message)) = ws.read() {
+            if let Message::Text(text) = message {
+                texts.push(text.to_string());
+            }
+        }
+        (texts, ws.close_reason().cloned())
+    });
+    let client = reconnect::connect(format!("ws://{addr}/"))
+        .reconnect(quick())
+        .start();
+    until(&client, is_connected);
+    client.send("a").unwrap();
+    client.send("b").unwrap();
+    drop(client);
+    let (texts, reason) = server.join().unwrap();
+    assert_eq!(texts, ["a", "b"]);
+    let Some(CloseReason::Clean(frame)) = reason else {
+        panic!("expected a clean close, got {reason:?}");
+    };
+    assert_eq!(frame.code, CloseCode::NORMAL);
+}

@@ -518,3 +518,66 @@ async fn closing_while_disconnected_reports_every_message_still_held() {
     assert!(client.next_event().await.is_none());
     assert_eq!(client.queued(), 0);
 }
+
+#[tokio::test]
+async fn a_peer_that_stops_reading_under_a_full_queue_is_still_detected() {
+    let (listener, addr) = common::listener().await;
+    let _server = echo_server(listener, Seen::default());
+    let proxy = FaultProxy::start(addr).unwrap();
+    let keepalive = Duration::from_millis(200);
+    let options =
+        ClientOptions::new().config(Config::default().keepalive(Some(keepalive), keepalive));
+    let mut client = reconnect::connect(format!("ws://{}/", proxy.addr()))
+        .options(options)
+        .reconnect(quick().outbox(OutboxLimits::default().max_bytes(64 << 20)))
+        .start();
+    until(&mut client, is_connected).await;
+    proxy.stall(true);
+    // Far more than the socket buffers hold: writing blocks, and only
+    // reading can run the keepalive that finds the peer silent.
+    for _ in 0..256 {
+        client.send(vec![7u8; 64 << 10]).unwrap();
+    }
+    let (event, _) = until(&mut client, |e| {
+        matches!(e, ClientEvent::Disconnected { .. })
+    })
+    .await;
+    let ClientEvent::Disconnected { cause, .. } = event else {
+        unreachable!()
+    };
+    assert!(
+        matches!(cause, Disconnect::Closed(CloseReason::TimedOut(_))),
+        "{cause}"
+    );
+}
+
+#[tokio::test]
+async fn dropping_the_client_writes_the_queue_then_closes_with_1000() {
+    let (listener, addr) = common::listener().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut ws = accept_with(tcp, Config::default(), |_| Ok(Accept::new()))
+            .await
+            .unwrap();
+        let mut texts = Vec::new();
+        while let Some(Ok(message)) = ws.next().await {
+            if let Message::Text(text) = message {
+                texts.push(text.to_string());
+            }
+        }
+        (texts, ws.close_reason())
+    });
+    let mut client = reconnect::connect(format!("ws://{addr}/"))
+        .reconnect(quick())
+        .start();
+    until(&mut client, is_connected).await;
+    client.send("a").unwrap();
+    client.send("b").unwrap();
+    drop(client);
+    let (texts, reason) = timeout(LIMIT, server).await.unwrap().unwrap();
+    assert_eq!(texts, ["a", "b"]);
+    let Some(CloseReason::Clean(frame)) = reason else {
+        panic!("expected a clean close, got {reason:?}");
+    };
+    assert_eq!(frame.code, CloseCode::NORMAL);
+}

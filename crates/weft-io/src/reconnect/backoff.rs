@@ -104,7 +104,8 @@ impl Backoff {
     ///   `jitter.unit()` times the ceiling.
     /// - When the peer asked for a later attempt
     ///   ([`Disconnect::try_again_later`]), the delay is drawn from
-    ///   `initial_delay` to the ceiling instead, never almost immediate.
+    ///   `initial_delay` to the ceiling (at least twice `initial_delay`)
+    ///   instead: never almost immediate, and still spread out.
     /// - A `Retry-After` ([`Disconnect::retry_after`]) raises the delay to
     ///   at least what it asks, past `max_delay` if need be.
     /// - `None` once [`attempt`](Self::attempt) has been called
@@ -129,8 +130,13 @@ impl Backoff {
 
         let unit = clamp_unit(jitter.unit());
         let mut delay = if cause.try_again_later() {
+            // At least initial_delay, and spread over a range at least as
+            // wide again: every client of a restarting service gets the
+            // same close at the same moment, and must not all come back
+            // together exactly initial_delay later.
             let floor = self.policy.initial_delay.min(ceiling);
-            floor.saturating_add(scale(ceiling.saturating_sub(floor), unit))
+            let top = ceiling.max(self.policy.initial_delay.saturating_mul(2));
+            floor.saturating_add(scale(top.saturating_sub(floor), unit))
         } else {
             scale(ceiling, unit)
         };
@@ -375,6 +381,22 @@ mod tests {
             backoff.next_delay(&refusal, now, &mut || 0.5),
             Some(Duration::from_millis(8_500))
         );
+    }
+
+    #[test]
+    fn try_again_later_after_a_long_connection_is_still_spread() {
+        let start = Instant::now();
+        let mut backoff = Backoff::new(ReconnectPolicy::default());
+        backoff.attempt(start);
+        backoff.connected(start);
+        let later = start + secs(3600);
+        let top = backoff.next_delay(&closed(1012), later, &mut || 1.0);
+        assert_eq!(top, Some(secs(2)), "drawn up to twice initial_delay");
+        let mut backoff = Backoff::new(ReconnectPolicy::default());
+        backoff.attempt(start);
+        backoff.connected(start);
+        let middle = backoff.next_delay(&closed(1012), later, &mut || 0.5);
+        assert_eq!(middle, Some(Duration::from_millis(1_500)));
     }
 
     #[test]

@@ -36,6 +36,10 @@ pub enum Disconnect {
     Failed(crate::Error),
     /// An open connection ended without the application closing it.
     Closed(CloseReason),
+    /// An open connection's transport failed with an error of its own (a
+    /// peer that resets or vanishes is [`Closed`](Self::Closed) with
+    /// [`CloseReason::Abnormal`] instead).
+    Transport(crate::Error),
 }
 
 impl Disconnect {
@@ -49,6 +53,9 @@ impl Disconnect {
         match self {
             Disconnect::Failed(e) => e.is_retryable(),
             Disconnect::Closed(reason) => reason.is_retryable().unwrap_or(false),
+            // The connection was up: the server and the network worked a
+            // moment ago, whatever the error says.
+            Disconnect::Transport(_) => true,
         }
     }
 
@@ -57,7 +64,7 @@ impl Disconnect {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Disconnect::Failed(e) => e.retry_after(),
-            Disconnect::Closed(_) => None,
+            Disconnect::Closed(_) | Disconnect::Transport(_) => None,
         }
     }
 
@@ -76,14 +83,14 @@ impl Disconnect {
                     CloseCode::SERVICE_RESTART | CloseCode::TRY_AGAIN_LATER
                 )
             }
-            Disconnect::Closed(_) => false,
+            Disconnect::Closed(_) | Disconnect::Transport(_) => false,
         }
     }
 
-    /// The failed attempt's error, for [`Disconnect::Failed`].
+    /// The error, for [`Disconnect::Failed`] and [`Disconnect::Transport`].
     pub fn error(&self) -> Option<&crate::Error> {
         match self {
-            Disconnect::Failed(e) => Some(e),
+            Disconnect::Failed(e) | Disconnect::Transport(e) => Some(e),
             Disconnect::Closed(_) => None,
         }
     }
@@ -91,7 +98,7 @@ impl Disconnect {
     /// How the connection ended, for [`Disconnect::Closed`].
     pub fn close_reason(&self) -> Option<&CloseReason> {
         match self {
-            Disconnect::Failed(_) => None,
+            Disconnect::Failed(_) | Disconnect::Transport(_) => None,
             Disconnect::Closed(reason) => Some(reason),
         }
     }
@@ -102,6 +109,7 @@ impl fmt::Display for Disconnect {
         match self {
             Disconnect::Failed(e) => write!(f, "connecting failed: {e}"),
             Disconnect::Closed(reason) => write!(f, "the connection ended: {reason}"),
+            Disconnect::Transport(e) => write!(f, "the connection failed: {e}"),
         }
     }
 }
@@ -109,7 +117,7 @@ impl fmt::Display for Disconnect {
 impl std::error::Error for Disconnect {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Disconnect::Failed(e) => Some(e),
+            Disconnect::Failed(e) | Disconnect::Transport(e) => Some(e),
             Disconnect::Closed(_) => None,
         }
     }

@@ -119,6 +119,8 @@ pub struct QueueFull {
     limits: OutboxLimits,
     /// The message's size as the limits count it.
     size: usize,
+    /// A close frame or a fragment: never queued, whatever the room.
+    unqueueable: bool,
 }
 
 impl QueueFull {
@@ -128,6 +130,14 @@ impl QueueFull {
     /// or larger limits do.
     pub fn is_too_large(&self) -> bool {
         self.size > self.limits.max_bytes || self.limits.max_messages == 0
+    }
+
+    /// Whether the message is of a kind the queue never takes: a close
+    /// frame (close with the client's `close`, which ends it) or a fragment
+    /// (a message in pieces cannot be written again whole on a new
+    /// connection: send whole messages).
+    pub fn is_unqueueable(&self) -> bool {
+        self.unqueueable
     }
 
     /// The message refused.
@@ -140,6 +150,12 @@ impl fmt::Display for QueueFull {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (messages, bytes) = self.held;
         let limits = &self.limits;
+        if self.unqueueable {
+            return f.write_str(
+                "a close frame or a fragment cannot be queued: close with the client's close(), \
+                 and send whole messages (a fragment cannot be written again on a new connection)",
+            );
+        }
         write!(
             f,
             "the send queue is full ({messages} messages, {bytes} bytes): "
@@ -260,6 +276,11 @@ impl Outbox {
     pub fn push(&mut self, message: Message, delivery: Delivery) -> Result<Pushed, QueueFull> {
         let size = message_size(&message);
         let limits = self.limits;
+        if matches!(message, Message::Close(_) | Message::Fragment(_)) {
+            let mut refused = self.refuse(message, size);
+            refused.unqueueable = true;
+            return Err(refused);
+        }
         if size > limits.max_bytes || limits.max_messages == 0 {
             return Err(self.refuse(message, size));
         }
@@ -304,15 +325,17 @@ impl Outbox {
     /// That entry was written to the connection: an
     /// [`AtMostOnce`](Delivery::AtMostOnce) entry is forgotten, an
     /// [`AtLeastOnce`](Delivery::AtLeastOnce) one kept until
-    /// [acknowledged](Self::ack). An id not waiting is ignored.
-    pub fn written(&mut self, id: MessageId) {
+    /// [acknowledged](Self::ack). `false` for an id not waiting (dropped
+    /// or acknowledged while it was being written), which is ignored.
+    pub fn written(&mut self, id: MessageId) -> bool {
         let Some(entry) = remove(&mut self.unwritten, id) else {
-            return;
+            return false;
         };
         match entry.delivery {
             Delivery::AtMostOnce => self.bytes -= entry.size,
             Delivery::AtLeastOnce => insert(&mut self.unacked, entry),
         }
+        true
     }
 
     /// The application confirms `id` (the peer has it): it is no longer
@@ -437,6 +460,7 @@ impl Outbox {
             held: (self.len(), self.bytes),
             limits: self.limits,
             size,
+            unqueueable: false,
         }
     }
 }
@@ -494,6 +518,28 @@ mod tests {
             ids.push(id);
         }
         ids
+    }
+
+    #[test]
+    fn close_frames_and_fragments_are_never_queued() {
+        let mut outbox = Outbox::new(OutboxLimits::default());
+        let refused = outbox
+            .push(Message::Close(None), Delivery::AtMostOnce)
+            .unwrap_err();
+        assert!(refused.is_unqueueable());
+        assert!(!refused.is_too_large());
+        assert!(refused.to_string().contains("cannot be queued"));
+        let fragment = weft_proto::Fragment {
+            kind: weft_proto::MessageKind::Text,
+            data: bytes::Bytes::from_static(b"a"),
+            is_first: true,
+            is_last: false,
+        };
+        let refused = outbox
+            .push(Message::Fragment(fragment), Delivery::AtLeastOnce)
+            .unwrap_err();
+        assert!(refused.is_unqueueable());
+        assert!(outbox.is_empty());
     }
 
     #[test]
@@ -708,8 +754,7 @@ mod tests {
     }
 
     #[test]
-    fn control_and_close_messages_count_their_payloads() {
-        use weft_proto::{CloseCode, CloseFrame};
+    fn control_messages_count_their_payloads() {
         let mut outbox = Outbox::new(OutboxLimits::default());
         push(
             &mut outbox,
@@ -721,11 +766,13 @@ mod tests {
             Message::binary(vec![0; 7]),
             Delivery::AtMostOnce,
         );
-        let close = Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, "bye")));
-        push(&mut outbox, close, Delivery::AtMostOnce);
-        push(&mut outbox, Message::Close(None), Delivery::AtMostOnce);
-        assert_eq!(outbox.bytes(), 5 + 7 + 5);
-        assert_eq!(outbox.len(), 4);
+        push(
+            &mut outbox,
+            Message::Pong(vec![0; 3].into()),
+            Delivery::AtMostOnce,
+        );
+        assert_eq!(outbox.bytes(), 5 + 7 + 3);
+        assert_eq!(outbox.len(), 3);
     }
 
     #[test]

@@ -40,9 +40,19 @@ impl ClientState {
 
     /// Queues `message`; what the overflow policy dropped is kept for
     /// [`take_dropped`](Self::take_dropped) as well as returned.
+    ///
+    /// The drops kept to report are bounded like the queue: at most
+    /// `max_messages` (at least one) of the latest. A producer that drops
+    /// faster than the loop reports loses the oldest reports, never memory;
+    /// [`Pushed::dropped`] always tells the sender in full.
     pub fn push(&mut self, message: Message, delivery: Delivery) -> Result<Pushed, QueueFull> {
         let pushed = self.outbox.push(message, delivery)?;
         self.dropped.extend_from_slice(&pushed.dropped);
+        let cap = self.outbox.limits().max_messages.max(1);
+        if self.dropped.len() > cap {
+            let excess = self.dropped.len() - cap;
+            self.dropped.drain(..excess);
+        }
         Ok(pushed)
     }
 
@@ -104,6 +114,25 @@ mod tests {
         assert_eq!(state.finish(), [a, b, c]);
         assert!(state.outbox().is_empty());
         assert!(state.take_dropped().is_empty());
+    }
+
+    #[test]
+    fn the_drops_kept_to_report_are_bounded_by_the_queue_limit() {
+        let limits = OutboxLimits::new()
+            .max_messages(2)
+            .overflow(Overflow::DropNewest);
+        let mut state = ClientState::new(limits);
+        state.push("a".into(), Delivery::AtMostOnce).unwrap();
+        state.push("b".into(), Delivery::AtMostOnce).unwrap();
+        let dropped: Vec<_> = (0..10)
+            .map(|_| {
+                state
+                    .push("c".into(), Delivery::AtMostOnce)
+                    .unwrap()
+                    .dropped[0]
+            })
+            .collect();
+        assert_eq!(state.take_dropped(), dropped[8..]);
     }
 
     #[test]

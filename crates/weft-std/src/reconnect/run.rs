@@ -89,6 +89,12 @@ pub(super) fn run(mut parts: Parts, shared: Arc<Shared>, events: SyncSender<Clie
             }
         };
         shared.lock().client.outbox_mut().disconnected();
+        // A close asked for during the attempt (or as the connection was
+        // lost) ends the client here, whatever the cause.
+        if shared.close_requested() {
+            finish(&shared, &events, ClientEvent::Closed(None));
+            return;
+        }
         match parts.supervisor.after(&cause, parts.clock.now()) {
             None => {
                 #[cfg(feature = "tracing")]
@@ -157,6 +163,9 @@ fn wait(
 /// An open connection: a writer thread writes the queue while this one
 /// reads and hands on what arrives.
 fn session(ws: Ws, shared: &Arc<Shared>, events: &SyncSender<ClientEvent>) -> End {
+    // A handle on the socket, to wake a writer blocked on a peer that does
+    // not read once the connection is over.
+    let socket = ws.get_ref().tcp().try_clone().ok();
     let (mut reader, writer) = match ws.split() {
         Ok(halves) => halves,
         Err(e) => return End::Lost(Disconnect::Failed(e)),
@@ -172,28 +181,38 @@ fn session(ws: Ws, shared: &Arc<Shared>, events: &SyncSender<ClientEvent>) -> En
         Ok(writer) => writer,
         Err(e) => return End::Lost(Disconnect::Failed(e.into())),
     };
+    // Once no one reads the events, the client is closing (the handle
+    // asked for it as it was dropped): messages are read and dropped until
+    // the closing handshake completes.
+    let mut abandoned = false;
     let end = loop {
         match reader.read() {
             Ok(Some(message)) => {
-                if events.send(ClientEvent::Message(message)).is_err() {
-                    break End::Abandoned;
+                if !abandoned && events.send(ClientEvent::Message(message)).is_err() {
+                    abandoned = true;
                 }
             }
             Ok(None) => {
                 let reason = reader.close_reason();
+                if abandoned {
+                    break End::Abandoned;
+                }
                 if shared.close_requested() {
                     break End::Closed(reason);
                 }
                 break End::Lost(Disconnect::Closed(reason.unwrap_or(CloseReason::Abnormal)));
             }
-            Err(e) => break End::Lost(Disconnect::Failed(e)),
+            Err(_) if abandoned => break End::Abandoned,
+            Err(e) => break End::Lost(Disconnect::Transport(e)),
         }
     };
     shared.lock().session_over = true;
     shared.changed.notify_all();
-    // Ending the reader ends the connection, which wakes a writer blocked
-    // on the transport.
-    drop(reader);
+    // The connection is over: a writer blocked on a peer that does not
+    // read wakes with an error once the socket is shut down.
+    if let Some(socket) = socket {
+        let _ = socket.shutdown(std::net::Shutdown::Both);
+    }
     let _ = writer.join();
     end
 }

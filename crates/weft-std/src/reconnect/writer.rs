@@ -27,7 +27,11 @@ pub(super) fn write_loop(
     shared: &Shared,
     events: &SyncSender<ClientEvent>,
 ) {
-    let mut closed = false;
+    // No more writing once the close is sent or a write failed.
+    let mut done = false;
+    // No more events once no one reads them; the writing goes on, so that
+    // the close the dropped handle asked for still goes out.
+    let mut abandoned = false;
     loop {
         let job = {
             let mut state = shared.lock();
@@ -36,15 +40,16 @@ pub(super) fn write_loop(
                     break Job::Stop;
                 }
                 let dropped = state.client.take_dropped();
-                if !dropped.is_empty() {
+                if !dropped.is_empty() && !abandoned {
                     break Job::Report(dropped);
                 }
-                if !closed {
-                    if let Some(frame) = state.client.close_requested().cloned() {
-                        break Job::Close(frame);
-                    }
+                if !done {
+                    // What was queued before the close goes out first.
                     if let Some((id, message)) = state.client.outbox().next_unwritten() {
                         break Job::Write(id, message.clone());
+                    }
+                    if let Some(frame) = state.client.close_requested().cloned() {
+                        break Job::Close(frame);
                     }
                 }
                 state = shared.wait(state);
@@ -55,12 +60,13 @@ pub(super) fn write_loop(
             Job::Report(dropped) => {
                 for id in dropped {
                     if events.send(ClientEvent::Dropped(id)).is_err() {
-                        return;
+                        abandoned = true;
+                        break;
                     }
                 }
             }
             Job::Close(frame) => {
-                closed = true;
+                done = true;
                 let (code, reason) = match &frame {
                     Some(frame) => (frame.code, frame.reason.as_str()),
                     None => (CloseCode::NORMAL, ""),
@@ -73,12 +79,14 @@ pub(super) fn write_loop(
                 if writer.send(message).is_err() {
                     // The reader sees the connection end and says why; the
                     // message stays unwritten, for the next connection.
-                    closed = true;
+                    done = true;
                     continue;
                 }
-                shared.lock().client.outbox_mut().written(id);
-                if events.send(ClientEvent::Written(id)).is_err() {
-                    return;
+                // A message dropped while it was being written is reported
+                // dropped, not written.
+                let held = shared.lock().client.outbox_mut().written(id);
+                if held && !abandoned && events.send(ClientEvent::Written(id)).is_err() {
+                    abandoned = true;
                 }
             }
         }

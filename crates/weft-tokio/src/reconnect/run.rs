@@ -11,10 +11,12 @@ use weft_io::reconnect::{ClientEvent, Disconnect, MessageId, Supervisor};
 use weft_io::{ClientOptions, Message};
 use weft_proto::CloseReason;
 
+use tokio::net::TcpStream;
+
 use super::builder::{Hook, Provider};
 use super::shared::Shared;
 use super::Ws;
-use crate::connect_with;
+use crate::{connect_with, MaybeTlsStream, WsSender};
 
 /// What the task runs with.
 pub(super) struct Parts {
@@ -80,7 +82,7 @@ pub(super) async fn run(mut parts: Parts, shared: Arc<Shared>, events: mpsc::Sen
                         if events.send(connected).await.is_err() {
                             return;
                         }
-                        match session(&mut ws, &shared, events).await {
+                        match session(ws, &shared, events).await {
                             End::Lost(cause) => cause,
                             End::Closed(reason) => {
                                 finish(&shared, events, ClientEvent::Closed(reason)).await;
@@ -93,6 +95,12 @@ pub(super) async fn run(mut parts: Parts, shared: Arc<Shared>, events: mpsc::Sen
             }
         };
         shared.lock().outbox_mut().disconnected();
+        // A close asked for during the attempt (or as the connection was
+        // lost) ends the client here, whatever the cause.
+        if shared.close_requested() {
+            finish(&shared, events, ClientEvent::Closed(None)).await;
+            return;
+        }
         match parts.supervisor.after(&cause, now()) {
             None => {
                 #[cfg(feature = "tracing")]
@@ -161,77 +169,108 @@ async fn report_dropped(shared: &Shared, events: &mpsc::Sender<ClientEvent>) -> 
     true
 }
 
-/// An open connection: writes what is queued, hands on what arrives, and
-/// closes when the application asks.
-async fn session(ws: &mut Ws, shared: &Shared, events: &mpsc::Sender<ClientEvent>) -> End {
-    let mut closing = false;
+/// What the session writes next.
+enum Job {
+    /// The next queued message.
+    Write(MessageId, Message),
+    /// Flush what was fed.
+    Flush,
+    /// The application's close (`None`: 1000), once the queue is written.
+    Close(Option<weft_proto::CloseFrame>),
+    /// Nothing to write.
+    Idle,
+}
+
+/// An open connection: writes what is queued while it reads, hands on what
+/// arrives, and closes when the application asks (after writing what was
+/// queued before). Reading never waits for a write: a peer that stops
+/// reading cannot stop the timers (keepalive, close timeout), which only
+/// reading runs.
+async fn session(ws: Ws, shared: &Shared, events: &mpsc::Sender<ClientEvent>) -> End {
+    let (mut sender, mut receiver) = ws.split();
+    let (mut unflushed, mut close_sent, mut write_failed) = (false, false, false);
+    // Once no one reads the events, the client is closing: messages are
+    // read and dropped until the closing handshake completes.
+    let mut abandoned = false;
     loop {
         let woken = shared.wake.notified();
-        if !report_dropped(shared, events).await {
-            return End::Abandoned;
+        if !abandoned && !report_dropped(shared, events).await {
+            abandoned = true;
         }
-        if !closing {
-            match write_queued(ws, shared).await {
-                Ok(written) => {
-                    for id in written {
-                        if events.send(ClientEvent::Written(id)).await.is_err() {
-                            return End::Abandoned;
-                        }
+        let job = if write_failed || close_sent {
+            Job::Idle
+        } else {
+            let state = shared.lock();
+            match state.outbox().next_unwritten() {
+                Some((id, message)) => Job::Write(id, message.clone()),
+                None if unflushed => Job::Flush,
+                None if abandoned => Job::Close(None),
+                None => match state.close_requested() {
+                    Some(frame) => Job::Close(frame.clone()),
+                    None => Job::Idle,
+                },
+            }
+        };
+        let idle = matches!(job, Job::Idle);
+        tokio::select! {
+            message = receiver.next() => match message {
+                Some(Ok(message)) => {
+                    if !abandoned && events.send(ClientEvent::Message(message)).await.is_err() {
+                        abandoned = true;
                     }
                 }
-                // The connection failed while writing: reading says why.
-                Err(_) => closing = true,
-            }
-            let close = shared.lock().close_requested().cloned();
-            if let Some(frame) = close {
-                closing = true;
-                // A failure here is the connection already ending: reading
-                // gives its reason.
-                let _ = ws.send(Message::Close(frame)).await;
-            }
-        }
-        tokio::select! {
-            message = ws.next() => match message {
-                Some(Ok(message)) => {
-                    if events.send(ClientEvent::Message(message)).await.is_err() {
+                Some(Err(e)) => return End::Lost(Disconnect::Transport(e)),
+                None => {
+                    let reason = receiver.close_reason();
+                    if abandoned {
                         return End::Abandoned;
                     }
-                }
-                Some(Err(e)) => return End::Lost(Disconnect::Failed(e)),
-                None => {
-                    let reason = ws.close_reason();
-                    if shared.close_requested() {
+                    if close_sent || shared.close_requested() {
                         return End::Closed(reason);
                     }
                     return End::Lost(Disconnect::Closed(reason.unwrap_or(CloseReason::Abnormal)));
                 }
             },
-            () = woken, if !closing => {}
+            // Cancel-safe: a message fed is marked written at once, and one
+            // whose feed was cancelled is still the next unwritten.
+            done = run_job(&mut sender, job), if !idle => match done {
+                Ok(Some(id)) => {
+                    // A message dropped while it was being written is
+                    // reported dropped, not written.
+                    let held = shared.lock().outbox_mut().written(id);
+                    unflushed = true;
+                    if held && !abandoned && events.send(ClientEvent::Written(id)).await.is_err() {
+                        abandoned = true;
+                    }
+                }
+                Ok(None) => {
+                    if unflushed {
+                        unflushed = false;
+                    } else {
+                        close_sent = true;
+                    }
+                }
+                // The connection is failing: reading says how it ended.
+                Err(_) => write_failed = true,
+            },
+            () = woken => {}
         }
     }
 }
 
-/// Writes every unwritten message in order and flushes; the ids written.
-/// A message counts as written once the connection has taken it: an
-/// at-most-once message is then forgotten, an at-least-once one waits for
-/// its acknowledgement (and is written again after a reconnect).
-async fn write_queued(ws: &mut Ws, shared: &Shared) -> Result<Vec<MessageId>, weft_io::Error> {
-    let mut fed = Vec::new();
-    loop {
-        let next = {
-            let state = shared.lock();
-            state
-                .outbox()
-                .next_unwritten()
-                .map(|(id, message)| (id, message.clone()))
-        };
-        let Some((id, message)) = next else { break };
-        ws.feed(message).await?;
-        shared.lock().outbox_mut().written(id);
-        fed.push(id);
+/// Does one job: `Some(id)` once a message is fed to the connection,
+/// `None` once a flush or the close is done.
+async fn run_job(
+    sender: &mut WsSender<MaybeTlsStream<TcpStream>>,
+    job: Job,
+) -> Result<Option<MessageId>, weft_io::Error> {
+    match job {
+        Job::Write(id, message) => {
+            sender.feed(message).await?;
+            Ok(Some(id))
+        }
+        Job::Flush => sender.flush().await.map(|()| None),
+        Job::Close(frame) => sender.send(Message::Close(frame)).await.map(|()| None),
+        Job::Idle => std::future::pending().await,
     }
-    if !fed.is_empty() {
-        ws.flush().await?;
-    }
-    Ok(fed)
 }
