@@ -22,6 +22,7 @@ mod message;
 mod options;
 pub mod reconnect;
 mod retry_after;
+pub mod span;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod tls_error;

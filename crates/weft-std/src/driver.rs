@@ -1,17 +1,14 @@
 //! The pieces of the blocking loop, shared by [`WebSocket`](crate::WebSocket)
 //! and the halves of a split one: nothing here decides anything about the
 //! protocol; it moves bytes, time and events between a transport and the core,
-//! inside the connection's span (feature `tracing`).
+//! inside the connection's span (feature `tracing`, `weft_io::span`).
 
 use std::io::{self, IoSlice, Write};
-use std::net::SocketAddr;
-#[cfg(feature = "tracing")]
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use weft_io::{Error, Message};
 use weft_proto::bytes::Buf;
-use weft_proto::{Connection, Role, Transmit};
+use weft_proto::{Connection, Transmit};
 
 use crate::Transport;
 
@@ -146,80 +143,10 @@ impl TimeoutCache {
     }
 }
 
-// ----- the connection's span (feature `tracing`) -----
-
-/// The next connection's id: one counter for the process, so that an id
-/// names one connection in any log.
-#[cfg(feature = "tracing")]
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// The span a connection's events are recorded in: `websocket`, with the
-/// connection's role, its peer's address once known and an id unique in
-/// the process. Every call into the core runs inside it, so the core's own
-/// events (frames, state changes, the close) carry those fields. Without
-/// the feature it holds nothing and each method does nothing.
-#[derive(Clone, Debug)]
-pub(crate) struct ConnectionSpan {
-    #[cfg(feature = "tracing")]
-    span: tracing::Span,
-}
-
-/// The span entered, until dropped.
-pub(crate) struct Entered {
-    #[cfg(feature = "tracing")]
-    _entered: tracing::span::EnteredSpan,
-}
-
-impl ConnectionSpan {
-    /// A new span for a connection in `role`, with a fresh id and no peer
-    /// yet. At INFO, so that it frames the close (INFO) and the failures
-    /// (WARN) of a subscriber that shows only those.
-    pub(crate) fn new(role: Role) -> Self {
-        #[cfg(not(feature = "tracing"))]
-        let _ = role;
-        ConnectionSpan {
-            #[cfg(feature = "tracing")]
-            span: tracing::info_span!(
-                "websocket",
-                %role,
-                peer = tracing::field::Empty,
-                id = NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            ),
-        }
-    }
-
-    /// Enters the span until the guard is dropped. The guard holds a
-    /// handle of its own on the span (a reference count, and nothing at
-    /// all while no subscriber wants the span), so that the connection's
-    /// other fields stay free to borrow.
-    #[must_use = "the span is left when the guard is dropped"]
-    pub(crate) fn enter(&self) -> Entered {
-        Entered {
-            #[cfg(feature = "tracing")]
-            _entered: self.span.clone().entered(),
-        }
-    }
-
-    /// Records the peer's address, for a transport that has one.
-    pub(crate) fn record_peer(&self, peer: SocketAddr) {
-        #[cfg(feature = "tracing")]
-        self.span.record("peer", tracing::field::display(peer));
-        #[cfg(not(feature = "tracing"))]
-        let _ = peer;
-    }
-}
-
 /// The transport failed while `doing` (reading, writing). While `conn` is
 /// open (it has not ended) that loses the connection, a warning; after its
 /// end it only cuts short the last bytes, which the close already
 /// accounts for.
 pub(crate) fn transport_failed(doing: &str, error: &io::Error, conn: &Connection) {
-    #[cfg(feature = "tracing")]
-    if conn.close_reason().is_none() {
-        tracing::warn!(%error, "transport failed while {doing}");
-    } else {
-        tracing::debug!(%error, "transport failed while {doing}, after the end");
-    }
-    #[cfg(not(feature = "tracing"))]
-    let _ = (doing, error, conn);
+    weft_io::span::transport_failed(doing, error, conn.close_reason().is_none());
 }

@@ -12,8 +12,8 @@ use weft_proto::handshake::{
 };
 use weft_proto::Config;
 
-use crate::driver::ConnectionSpan;
 use crate::{MaybeTlsStream, Role, Transport, WebSocket};
+use weft_io::span::ConnectionSpan;
 
 /// Connects to a `ws://` or `wss://` URL with default options.
 ///

@@ -3,9 +3,10 @@
 use weft_io::{Error, Incoming, Message};
 use weft_proto::{CloseCode, CloseFrame, CloseReason, Connection, Latency};
 
-use crate::driver::{self, ConnectionSpan, TimeoutCache, Wait, READ_BUF};
+use crate::driver::{self, TimeoutCache, Wait, READ_BUF};
 use crate::split::{self, Split, WsReader, WsWriter};
 use crate::Transport;
+use weft_io::span::ConnectionSpan;
 
 /// A WebSocket over a blocking stream.
 ///

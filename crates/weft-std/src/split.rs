@@ -21,8 +21,9 @@ use std::time::Duration;
 use weft_io::{Error, Incoming, Message};
 use weft_proto::{CloseCode, CloseFrame, CloseReason, Connection, Latency};
 
-use crate::driver::{self, ConnectionSpan, TimeoutCache, Wait};
+use crate::driver::{self, TimeoutCache, Wait};
 use crate::{MaybeTlsStream, Transport};
+use weft_io::span::ConnectionSpan;
 
 /// The longest a split reader blocks before looking at the timers again.
 const READER_TICK: Duration = Duration::from_millis(250);

@@ -6,8 +6,8 @@
 //! it writes what the core has queued, so replies the reader owes (pongs,
 //! close echoes) go out from the reading half even when the sending half is
 //! idle, and a pending read never holds up a send. Writing out lives in
-//! `write_out`, the reading half's loop in `read_loop`, the connection's
-//! span (feature `tracing`) in `span`.
+//! `write_out`, the reading half's loop in `read_loop`; the connection's
+//! span (feature `tracing`) is `weft_io::span`'s.
 
 use std::collections::VecDeque;
 use std::io;
@@ -22,10 +22,9 @@ use weft_proto::{Connection, Transmit};
 use crate::wakers::Wakers;
 
 mod read_loop;
-mod span;
 mod write_out;
 
-pub(crate) use span::ConnectionSpan;
+pub(crate) use weft_io::span::ConnectionSpan;
 pub(crate) use write_out::WRITE_HIGH_WATER;
 
 /// What both halves share.

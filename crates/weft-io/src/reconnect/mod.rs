@@ -37,6 +37,7 @@ mod jitter;
 mod options;
 mod outbox;
 mod policy;
+mod shared;
 mod state;
 
 pub use backoff::Backoff;
@@ -46,4 +47,5 @@ pub use jitter::Jitter;
 pub use options::{ReconnectOptions, Supervisor};
 pub use outbox::{Delivery, MessageId, Outbox, OutboxLimits, Overflow, Pushed, QueueFull};
 pub use policy::ReconnectPolicy;
+pub use shared::{ReconnectingSender, Shared, Wake};
 pub use state::ClientState;

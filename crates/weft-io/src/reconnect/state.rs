@@ -26,6 +26,7 @@ pub struct ClientState {
     outbox: Outbox,
     dropped: Vec<MessageId>,
     close: Option<Option<CloseFrame>>,
+    session_over: bool,
 }
 
 impl ClientState {
@@ -35,6 +36,7 @@ impl ClientState {
             outbox: Outbox::new(limits),
             dropped: Vec::new(),
             close: None,
+            session_over: false,
         }
     }
 
@@ -84,6 +86,22 @@ impl ClientState {
         let mut dropped = self.take_dropped();
         dropped.extend(self.outbox.clear());
         dropped
+    }
+
+    /// A connection's session starts (see [`session_over`](Self::session_over)).
+    pub fn start_session(&mut self) {
+        self.session_over = false;
+    }
+
+    /// The open connection's session has ended.
+    pub fn end_session(&mut self) {
+        self.session_over = true;
+    }
+
+    /// Whether the session has ended: a writer that waits on the state (in
+    /// an adapter that writes from a thread of its own) stops.
+    pub fn session_over(&self) -> bool {
+        self.session_over
     }
 
     /// The queue.

@@ -8,11 +8,10 @@ use std::sync::Arc;
 use weft_io::reconnect::ReconnectOptions;
 use weft_io::{ClientOptions, Error};
 
-use super::client::{ReconnectingClient, ReconnectingSender};
+use super::client::ReconnectingClient;
 use super::clock::{Clock, SystemClock};
 use super::run::{run, Parts};
-use super::shared::Shared;
-use super::Ws;
+use super::{ReconnectingSender, Shared, Ws};
 
 pub(super) type Hook = Box<dyn FnMut(&mut Ws) -> Result<(), Error> + Send>;
 pub(super) type Provider = Box<dyn FnMut(u32) -> (String, ClientOptions) + Send>;
@@ -110,7 +109,10 @@ impl ReconnectBuilder {
     ///
     /// If the system cannot start a thread, as `std::thread::spawn`.
     pub fn start(self) -> ReconnectingClient {
-        let shared = Arc::new(Shared::new(self.reconnect.outbox));
+        let shared = Arc::new(Shared::new(
+            self.reconnect.outbox,
+            std::sync::Condvar::new(),
+        ));
         let (events, receiver) = mpsc::sync_channel(self.events);
         let parts = Parts {
             url: self.url,
@@ -126,7 +128,7 @@ impl ReconnectBuilder {
             .spawn(move || run(parts, thread_shared, events))
             .expect("the system could not start a thread");
         ReconnectingClient {
-            sender: ReconnectingSender { shared },
+            sender: ReconnectingSender::new(shared),
             events: Some(receiver),
             thread: Some(thread),
         }

@@ -15,11 +15,10 @@ mod builder;
 mod client;
 mod clock;
 mod run;
-mod shared;
 mod writer;
 
 pub use builder::ReconnectBuilder;
-pub use client::{ReconnectingClient, ReconnectingSender};
+pub use client::ReconnectingClient;
 pub use clock::{Clock, SystemClock};
 pub use weft_io::reconnect::{
     Backoff, ClientEvent, Delivery, Disconnect, Jitter, MessageId, Outbox, OutboxLimits, Overflow,
@@ -27,6 +26,15 @@ pub use weft_io::reconnect::{
 };
 
 use crate::{MaybeTlsStream, WebSocket};
+
+/// The sending side of a [`ReconnectingClient`], for other threads: queue,
+/// acknowledge, close. The client dereferences to one.
+pub type ReconnectingSender = weft_io::reconnect::ReconnectingSender<std::sync::Condvar>;
+
+/// What the handle, the reading thread and the writing thread share: the
+/// queue, the application's close, the session's end, and the condition
+/// variable signalled on each change.
+pub(crate) type Shared = weft_io::reconnect::Shared<std::sync::Condvar>;
 
 /// The connection a reconnecting client opens, as its hook sees it.
 pub type Ws = WebSocket<MaybeTlsStream>;

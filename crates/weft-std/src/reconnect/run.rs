@@ -12,9 +12,8 @@ use weft_proto::CloseReason;
 
 use super::builder::{Hook, Provider};
 use super::clock::Clock;
-use super::shared::Shared;
 use super::writer::write_loop;
-use super::Ws;
+use super::{Shared, Ws};
 use crate::connect_with;
 
 /// The longest the thread sleeps before looking for a close or messages
@@ -88,7 +87,7 @@ pub(super) fn run(mut parts: Parts, shared: Arc<Shared>, events: SyncSender<Clie
                 }
             }
         };
-        shared.lock().client.outbox_mut().disconnected();
+        shared.lock().outbox_mut().disconnected();
         // A close asked for during the attempt (or as the connection was
         // lost) ends the client here, whatever the cause.
         if shared.close_requested() {
@@ -122,7 +121,7 @@ pub(super) fn run(mut parts: Parts, shared: Arc<Shared>, events: SyncSender<Clie
 /// Ends the client: every message still held is dropped and reported,
 /// then `last` (`GaveUp` or `Closed`) is the last event.
 fn finish(shared: &Shared, events: &SyncSender<ClientEvent>, last: ClientEvent) {
-    let dropped = shared.lock().client.finish();
+    let dropped = shared.lock().finish();
     for id in dropped {
         if events.send(ClientEvent::Dropped(id)).is_err() {
             return;
@@ -142,7 +141,7 @@ fn wait(
 ) -> bool {
     let mut left = delay;
     loop {
-        for id in shared.take_dropped() {
+        for id in shared.lock().take_dropped() {
             if events.send(ClientEvent::Dropped(id)).is_err() {
                 return false;
             }
@@ -170,7 +169,7 @@ fn session(ws: Ws, shared: &Arc<Shared>, events: &SyncSender<ClientEvent>) -> En
         Ok(halves) => halves,
         Err(e) => return End::Lost(Disconnect::Failed(e)),
     };
-    shared.lock().session_over = false;
+    shared.lock().start_session();
     let writer = {
         let (shared, events) = (shared.clone(), events.clone());
         std::thread::Builder::new()
@@ -206,8 +205,8 @@ fn session(ws: Ws, shared: &Arc<Shared>, events: &SyncSender<ClientEvent>) -> En
             Err(e) => break End::Lost(Disconnect::Transport(e)),
         }
     };
-    shared.lock().session_over = true;
-    shared.changed.notify_all();
+    shared.lock().end_session();
+    shared.wake();
     // The connection is over: a writer blocked on a peer that does not
     // read wakes with an error once the socket is shut down.
     if let Some(socket) = socket {

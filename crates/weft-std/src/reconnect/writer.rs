@@ -8,7 +8,7 @@ use weft_io::reconnect::{ClientEvent, MessageId};
 use weft_io::Message;
 use weft_proto::{CloseCode, CloseFrame};
 
-use super::shared::Shared;
+use super::Shared;
 use crate::MaybeTlsStream;
 use crate::WsWriter;
 
@@ -36,23 +36,26 @@ pub(super) fn write_loop(
         let job = {
             let mut state = shared.lock();
             loop {
-                if state.session_over {
+                if state.session_over() {
                     break Job::Stop;
                 }
-                let dropped = state.client.take_dropped();
+                let dropped = state.take_dropped();
                 if !dropped.is_empty() && !abandoned {
                     break Job::Report(dropped);
                 }
                 if !done {
                     // What was queued before the close goes out first.
-                    if let Some((id, message)) = state.client.outbox().next_unwritten() {
+                    if let Some((id, message)) = state.outbox().next_unwritten() {
                         break Job::Write(id, message.clone());
                     }
-                    if let Some(frame) = state.client.close_requested().cloned() {
+                    if let Some(frame) = state.close_requested().cloned() {
                         break Job::Close(frame);
                     }
                 }
-                state = shared.wait(state);
+                state = shared
+                    .waker()
+                    .wait(state)
+                    .unwrap_or_else(|e| e.into_inner());
             }
         };
         match job {
@@ -84,7 +87,7 @@ pub(super) fn write_loop(
                 }
                 // A message dropped while it was being written is reported
                 // dropped, not written.
-                let held = shared.lock().client.outbox_mut().written(id);
+                let held = shared.lock().outbox_mut().written(id);
                 if held && !abandoned && events.send(ClientEvent::Written(id)).is_err() {
                     abandoned = true;
                 }

@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use weft_io::Error;
 use weft_proto::{CloseReason, Event};
 
-use super::{span, Ending, Inner};
+use super::{Ending, Inner};
 use crate::wakers::Wakers;
 
 /// The size of the read buffer.
@@ -138,7 +138,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 }
                 Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(e)) => {
-                    span::transport_failed("reading", &e, self.conn.close_reason().is_none());
+                    weft_io::span::transport_failed(
+                        "reading",
+                        &e,
+                        self.conn.close_reason().is_none(),
+                    );
                     self.read_eof = true;
                     self.conn.handle_eof(Instant::now());
                     // A peer that vanished is an abnormal closure, which the
@@ -172,7 +176,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             if !until.is_some_and(|until| self.poll_sleep(cx, until)) {
                 return Poll::Pending;
             }
-            span::gave_up_lingering();
+            weft_io::span::gave_up_lingering();
         }
         self.ending = Ending::Finished;
         let reason = self.conn.close_reason().cloned();

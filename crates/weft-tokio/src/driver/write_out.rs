@@ -11,7 +11,7 @@ use bytes::Buf;
 use tokio::io::{AsyncRead, AsyncWrite};
 use weft_io::{Error, Message};
 
-use super::{span, Inner, WriteSide};
+use super::{Inner, WriteSide};
 use crate::wakers::{Wakers, READER};
 
 /// Bytes queued for writing above which [`Sink::poll_ready`](futures_sink::Sink::poll_ready)
@@ -57,7 +57,7 @@ impl<S> Inner<S> {
     /// The transport broke while writing: drop what was queued and tell
     /// the core the transport has ended (it decides what the ending means).
     fn fail_write(&mut self, e: &io::Error, wakers: &Wakers) {
-        span::transport_failed("writing", e, self.conn.close_reason().is_none());
+        weft_io::span::transport_failed("writing", e, self.conn.close_reason().is_none());
         self.write_side = WriteSide::Failed;
         self.write_error = Some((e.kind(), e.to_string()));
         self.out.clear();

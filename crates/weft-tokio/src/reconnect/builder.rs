@@ -10,10 +10,9 @@ use tokio::sync::mpsc;
 use weft_io::reconnect::ReconnectOptions;
 use weft_io::{ClientOptions, Error};
 
-use super::client::{ReconnectingClient, ReconnectingSender};
+use super::client::ReconnectingClient;
 use super::run::{run, Parts};
-use super::shared::Shared;
-use super::Ws;
+use super::{ReconnectingSender, Shared, TaskWake, Ws};
 
 /// What an `on_connect` hook returns: its work on the new connection.
 pub type HookFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
@@ -106,7 +105,7 @@ impl ReconnectBuilder {
     ///
     /// Outside a tokio runtime.
     pub fn start(self) -> ReconnectingClient {
-        let shared = Arc::new(Shared::new(self.reconnect.outbox));
+        let shared = Arc::new(Shared::new(self.reconnect.outbox, TaskWake::default()));
         let (events, receiver) = mpsc::channel(self.events);
         let parts = Parts {
             url: self.url,
@@ -117,7 +116,7 @@ impl ReconnectBuilder {
         };
         let task = tokio::spawn(run(parts, shared.clone(), events));
         ReconnectingClient {
-            sender: ReconnectingSender { shared },
+            sender: ReconnectingSender::new(shared),
             events: receiver,
             task: Some(task),
         }

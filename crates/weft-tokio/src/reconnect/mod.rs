@@ -13,10 +13,11 @@
 mod builder;
 mod client;
 mod run;
-mod shared;
+mod wake;
 
 pub use builder::{HookFuture, ReconnectBuilder};
-pub use client::{ReconnectingClient, ReconnectingSender};
+pub use client::ReconnectingClient;
+pub use wake::TaskWake;
 pub use weft_io::reconnect::{
     Backoff, ClientEvent, Delivery, Disconnect, Jitter, MessageId, Outbox, OutboxLimits, Overflow,
     Pushed, QueueFull, ReconnectOptions, ReconnectPolicy,
@@ -25,6 +26,14 @@ pub use weft_io::reconnect::{
 use tokio::net::TcpStream;
 
 use crate::{MaybeTlsStream, WebSocketStream};
+
+/// The sending side of a [`ReconnectingClient`], for other tasks: queue,
+/// acknowledge, close. The client dereferences to one.
+pub type ReconnectingSender = weft_io::reconnect::ReconnectingSender<TaskWake>;
+
+/// What the handle and the connection's task share: the queue, the
+/// application's close, and the wake-up between them.
+pub(crate) type Shared = weft_io::reconnect::Shared<TaskWake>;
 
 /// The connection a reconnecting client opens, as its hook sees it.
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;

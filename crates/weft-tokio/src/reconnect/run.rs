@@ -14,8 +14,7 @@ use weft_proto::CloseReason;
 use tokio::net::TcpStream;
 
 use super::builder::{Hook, Provider};
-use super::shared::Shared;
-use super::Ws;
+use super::{Shared, Ws};
 use crate::{connect_with, MaybeTlsStream, WsSender};
 
 /// What the task runs with.
@@ -131,7 +130,7 @@ async fn wait(delay: Duration, shared: &Shared, events: &mpsc::Sender<ClientEven
     let sleep = tokio::time::sleep(delay);
     tokio::pin!(sleep);
     loop {
-        let woken = shared.wake.notified();
+        let woken = shared.waker().notified();
         if !report_dropped(shared, events).await {
             return false;
         }
@@ -193,7 +192,7 @@ async fn session(ws: Ws, shared: &Shared, events: &mpsc::Sender<ClientEvent>) ->
     // read and dropped until the closing handshake completes.
     let mut abandoned = false;
     loop {
-        let woken = shared.wake.notified();
+        let woken = shared.waker().notified();
         if !abandoned && !report_dropped(shared, events).await {
             abandoned = true;
         }
