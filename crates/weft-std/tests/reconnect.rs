@@ -571,3 +571,38 @@ fn dropping_the_client_writes_the_queue_then_closes_with_1000() {
     };
     assert_eq!(frame.code, CloseCode::NORMAL);
 }
+
+#[test]
+fn a_reset_is_an_abnormal_end_and_writes_split_and_delayed_still_carry_every_message() {
+    let server = EchoServer::start(any_port(), Arc::default());
+    let proxy = FaultProxy::start(server.addr).unwrap();
+    let client = reconnect::connect(format!("ws://{}/", proxy.addr()))
+        .reconnect(quick())
+        .start();
+    until(&client, is_connected);
+    proxy.reset();
+    let ClientEvent::Disconnected { cause, .. } =
+        until(&client, |e| matches!(e, ClientEvent::Disconnected { .. }))
+    else {
+        unreachable!()
+    };
+    assert!(
+        matches!(cause, Disconnect::Closed(CloseReason::Abnormal)),
+        "{cause}"
+    );
+    // Every write now arrives in pieces of 3 bytes, each 5 ms late.
+    proxy.split_writes(Some(3));
+    proxy.delay(Duration::from_millis(5));
+    until(&client, is_connected);
+    let texts: Vec<String> = (0..20).map(|i| format!("piece by piece {i}")).collect();
+    for text in &texts {
+        client.send(text.as_str()).unwrap();
+    }
+    let mut echoed = Vec::new();
+    while echoed.len() < texts.len() {
+        if let ClientEvent::Message(Message::Text(text)) = next(&client) {
+            echoed.push(text.to_string());
+        }
+    }
+    assert_eq!(echoed, texts);
+}

@@ -581,3 +581,42 @@ async fn dropping_the_client_writes_the_queue_then_closes_with_1000() {
     };
     assert_eq!(frame.code, CloseCode::NORMAL);
 }
+
+#[tokio::test]
+async fn a_reset_is_an_abnormal_end_and_writes_split_and_delayed_still_carry_every_message() {
+    let (listener, addr) = common::listener().await;
+    let seen = Seen::default();
+    let _server = echo_server(listener, seen.clone());
+    let proxy = FaultProxy::start(addr).unwrap();
+    let mut client = reconnect::connect(format!("ws://{}/", proxy.addr()))
+        .reconnect(quick())
+        .start();
+    until(&mut client, is_connected).await;
+    proxy.reset();
+    let (event, _) = until(&mut client, |e| {
+        matches!(e, ClientEvent::Disconnected { .. })
+    })
+    .await;
+    let ClientEvent::Disconnected { cause, .. } = event else {
+        unreachable!()
+    };
+    assert!(
+        matches!(cause, Disconnect::Closed(CloseReason::Abnormal)),
+        "{cause}"
+    );
+    // Every write now arrives in pieces of 3 bytes, each 5 ms late.
+    proxy.split_writes(Some(3));
+    proxy.delay(Duration::from_millis(5));
+    until(&mut client, is_connected).await;
+    let texts: Vec<String> = (0..20).map(|i| format!("piece by piece {i}")).collect();
+    for text in &texts {
+        client.send(text.as_str()).unwrap();
+    }
+    let mut echoed = Vec::new();
+    while echoed.len() < texts.len() {
+        if let ClientEvent::Message(Message::Text(text)) = next(&mut client).await {
+            echoed.push(text.to_string());
+        }
+    }
+    assert_eq!(echoed, texts);
+}
