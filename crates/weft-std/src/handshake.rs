@@ -217,6 +217,9 @@ fn read_before<S: Transport>(
                 return Ok(None)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // A TLS peer that closes without close_notify: the end of the
+            // stream, as for plain TCP.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Some(0)),
             Err(e) => return Err(timed_out_is_handshake(e)),
         }
     }

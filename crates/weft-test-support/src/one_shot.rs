@@ -32,7 +32,8 @@ pub fn silent_once(hold: Duration) -> SocketAddr {
 }
 
 /// A TLS server on a free port with `cert` that runs one TLS handshake to
-/// its end (or its failure) and closes.
+/// its end (or its failure), reads what the client sends first, and closes
+/// cleanly (close_notify, then FIN).
 pub fn tls_once(cert: &TestCert) -> SocketAddr {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -56,6 +57,13 @@ pub fn tls_once(cert: &TestCert) -> SocketAddr {
                 return;
             }
         }
+        // Take what the client sends next (its HTTP request), so that
+        // closing sends a FIN and a close_notify, not a reset.
+        let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
+        let mut buf = [0u8; 4096];
+        let _ = tls.read(&mut buf);
+        conn.send_close_notify();
+        let _ = conn.complete_io(&mut tcp);
     })
 }
 

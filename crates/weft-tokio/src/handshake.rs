@@ -243,7 +243,13 @@ async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
     stream.flush().await?;
     let mut buf = vec![0u8; HANDSHAKE_READ];
     loop {
-        let n = stream.read(&mut buf).await?;
+        let n = match stream.read(&mut buf).await {
+            Ok(n) => n,
+            // A TLS peer that closes without close_notify: the end of the
+            // stream, as for plain TCP.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
+            Err(e) => return Err(e.into()),
+        };
         if n == 0 {
             return Err(Error::from(handshake.handle_eof()));
         }

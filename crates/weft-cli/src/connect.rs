@@ -1,0 +1,325 @@
+//! `weft connect URL`: each stdin line out as a message, each message in
+//! on its own line, a clean close at the end of stdin.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use clap::ArgAction;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use weft_io::{ClientOptions, Error};
+use weft_tokio::{Acceptance, CloseCode, CloseFrame, Message};
+
+use crate::exit::Exit;
+use crate::{client_tls, hex};
+
+/// `weft connect`'s arguments.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ConnectArgs {
+    /// The ws:// or wss:// URL.
+    url: String,
+    /// Send each line as a binary message (its UTF-8 bytes, or hex with --hex).
+    #[arg(long)]
+    binary: bool,
+    /// With --binary, lines are hex.
+    #[arg(long, requires = "binary")]
+    hex: bool,
+    /// Print received binary messages as raw bytes instead of hex.
+    #[arg(long)]
+    raw: bool,
+    /// A request header, 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+    /// A subprotocol to offer (repeatable, most preferred first).
+    #[arg(long = "subprotocol", value_name = "P")]
+    subprotocols: Vec<String>,
+    /// The Origin header.
+    #[arg(long, value_name = "O")]
+    origin: Option<String>,
+    /// Do not offer permessage-deflate.
+    #[arg(long)]
+    no_deflate: bool,
+    /// Seconds of silence before a keepalive ping (0: none; default 20).
+    #[arg(long, value_name = "S")]
+    ping_interval: Option<f64>,
+    /// Seconds a keepalive ping's pong may take (default 20).
+    #[arg(long, value_name = "S")]
+    ping_timeout: Option<f64>,
+    /// Trust the certificates in this PEM file (a private CA, a test certificate).
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// Do not verify the server's certificate (the connection is encrypted,
+    /// its peer unauthenticated).
+    #[arg(long)]
+    insecure: bool,
+    /// Seconds the TCP connect may take (default 10).
+    #[arg(long, value_name = "S")]
+    connect_timeout: Option<f64>,
+    /// -v: the handshake on stderr.
+    #[arg(short, long, action = ArgAction::Count)]
+    verbose: u8,
+}
+
+/// Seconds from the command line as a duration.
+fn seconds(flag: &str, s: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(s).map_err(|_| format!("--{flag} {s}: not a number of seconds"))
+}
+
+impl ConnectArgs {
+    /// The client options the flags describe.
+    fn options(&self) -> Result<ClientOptions, String> {
+        let mut config = weft_io::default_config();
+        if self.no_deflate {
+            config = config.deflate(None);
+        }
+        let interval = match self.ping_interval {
+            Some(0.0) => None,
+            Some(s) => Some(seconds("ping-interval", s)?),
+            None => config.keepalive_interval,
+        };
+        let timeout = match self.ping_timeout {
+            Some(s) => seconds("ping-timeout", s)?,
+            None => config.pong_timeout,
+        };
+        config = config.keepalive(interval, timeout);
+        let mut options = ClientOptions::new().config(config);
+        for header in &self.headers {
+            let (name, value) = header
+                .split_once(':')
+                .ok_or_else(|| format!("-H {header:?}: expected 'Name: value'"))?;
+            options = options.header(name.trim(), value.trim());
+        }
+        for protocol in &self.subprotocols {
+            options = options.subprotocol(protocol.clone());
+        }
+        if let Some(origin) = &self.origin {
+            options = options.origin(origin.clone());
+        }
+        if let Some(s) = self.connect_timeout {
+            options = options.connect_timeout(Some(seconds("connect-timeout", s)?));
+        }
+        if self.insecure {
+            eprintln!("weft: --insecure: the server's certificate is not verified");
+        }
+        if let Some(tls) = client_tls::config(self.ca.as_deref(), self.insecure)? {
+            options = options.tls(tls);
+        }
+        Ok(options)
+    }
+}
+
+/// Runs `weft connect`.
+pub(crate) async fn run(args: ConnectArgs) -> Exit {
+    let options = match args.options() {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("weft: {e}");
+            return Exit::Usage;
+        }
+    };
+    if args.verbose > 0 {
+        print_request(&args, &options);
+    }
+    let (ws, response) = match weft_tokio::connect_with(&args.url, options).await {
+        Ok(connected) => connected,
+        Err(e) => {
+            print_failure(&e);
+            return Exit::of_error(&e);
+        }
+    };
+    if args.verbose > 0 {
+        print_response(&response);
+    }
+    let interactive = std::io::stdin().is_terminal();
+    let (mut sender, mut receiver) = ws.split();
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut reading_stdin = true;
+    loop {
+        tokio::select! {
+            line = lines.next_line(), if reading_stdin => {
+                let outgoing = match line {
+                    Ok(Some(line)) => match to_message(&args, &line, interactive) {
+                        Ok(Some(message)) => message,
+                        Ok(None) => continue,
+                        Err(e) => {
+                            eprintln!("weft: {e}");
+                            continue;
+                        }
+                    },
+                    // The end of stdin (or a stdin that cannot be read):
+                    // close cleanly and wait for the closing handshake.
+                    Ok(None) | Err(_) => {
+                        reading_stdin = false;
+                        Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, "")))
+                    }
+                };
+                if let Message::Close(_) = outgoing {
+                    reading_stdin = false;
+                }
+                if let Err(e) = sender.send(outgoing).await {
+                    // The connection is ending; reading says how.
+                    if args.verbose > 0 {
+                        eprintln!("weft: {e}");
+                    }
+                    reading_stdin = false;
+                }
+            }
+            incoming = receiver.next() => match incoming {
+                Some(Ok(message)) => print_message(&args, message),
+                Some(Err(e)) => {
+                    eprintln!("weft: {e}");
+                    return Exit::Abnormal;
+                }
+                None => break,
+            }
+        }
+    }
+    let reason = receiver.close_reason();
+    let exit = Exit::of_close(reason.as_ref());
+    if exit != Exit::Ok || args.verbose > 0 {
+        match &reason {
+            Some(reason) => eprintln!("weft: {reason}"),
+            None => eprintln!("weft: the connection ended"),
+        }
+    }
+    exit
+}
+
+/// What a line of stdin is to send: a message, nothing (a command that was
+/// handled), or a mistake.
+fn to_message(
+    args: &ConnectArgs,
+    line: &str,
+    interactive: bool,
+) -> Result<Option<Message>, String> {
+    if interactive && line.starts_with('/') {
+        return command(line);
+    }
+    if !args.binary {
+        return Ok(Some(Message::text(line)));
+    }
+    let bytes = if args.hex {
+        hex::decode(line)?
+    } else {
+        line.as_bytes().to_vec()
+    };
+    Ok(Some(Message::binary(bytes)))
+}
+
+/// An interactive command: `/ping [text]`, `/close [code] [reason]`,
+/// `/binary HEX`, `/quit`.
+fn command(line: &str) -> Result<Option<Message>, String> {
+    let (name, rest) = line.split_once(' ').unwrap_or((line, ""));
+    match name {
+        "/ping" => Ok(Some(Message::Ping(Bytes::copy_from_slice(rest.as_bytes())))),
+        "/binary" => Ok(Some(Message::binary(hex::decode(rest)?))),
+        "/quit" => Ok(Some(Message::Close(Some(CloseFrame::new(
+            CloseCode::NORMAL,
+            "",
+        ))))),
+        "/close" => {
+            let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+            let code = match code {
+                "" => CloseCode::NORMAL,
+                code => CloseCode::from(
+                    code.parse::<u16>()
+                        .map_err(|_| format!("/close {code}: not a close code"))?,
+                ),
+            };
+            Ok(Some(Message::Close(Some(CloseFrame::new(code, reason)))))
+        }
+        _ => Err(format!(
+            "{name}: unknown command (/ping [text], /close [code] [reason], /binary HEX, /quit)"
+        )),
+    }
+}
+
+/// A message received: data on stdout, the rest on stderr with -v.
+fn print_message(args: &ConnectArgs, message: Message) {
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (a pipe whose reader left) is not worth failing for.
+    let _ = match message {
+        Message::Text(text) => writeln!(out, "{text}"),
+        Message::Binary(data) if args.raw => out.write_all(&data).and_then(|()| out.flush()),
+        Message::Binary(data) => writeln!(out, "{}", hex::encode(&data)),
+        Message::Ping(data) if args.verbose > 0 => {
+            writeln!(
+                std::io::stderr(),
+                "< ping {}",
+                String::from_utf8_lossy(&data)
+            )
+        }
+        Message::Pong(data) => writeln!(
+            std::io::stderr(),
+            "< pong {}",
+            String::from_utf8_lossy(&data)
+        ),
+        Message::Close(Some(frame)) if args.verbose > 0 => {
+            writeln!(std::io::stderr(), "< close {frame}")
+        }
+        _ => Ok(()),
+    };
+}
+
+/// -v: the request as it is sent (the generated headers summed up).
+fn print_request(args: &ConnectArgs, options: &ClientOptions) {
+    match weft_io::WsUrl::parse(&args.url) {
+        Ok(url) => {
+            eprintln!("> GET {} HTTP/1.1", url.target);
+            eprintln!("> Host: {}", url.host_header());
+        }
+        Err(_) => return,
+    }
+    eprintln!("> Upgrade: websocket");
+    eprintln!("> Connection: Upgrade");
+    eprintln!("> Sec-WebSocket-Version: 13");
+    if let Some(origin) = &options.origin {
+        eprintln!("> Origin: {origin}");
+    }
+    if !options.subprotocols.is_empty() {
+        eprintln!(
+            "> Sec-WebSocket-Protocol: {}",
+            options.subprotocols.join(", ")
+        );
+    }
+    if options.config.deflate.is_some() {
+        eprintln!("> Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits");
+    }
+    for (name, value) in &options.headers {
+        eprintln!("> {name}: {value}");
+    }
+}
+
+/// -v: the server's acceptance and what was agreed.
+fn print_response(response: &Acceptance) {
+    eprintln!("< HTTP/1.1 101 Switching Protocols");
+    for (name, value) in response.headers().iter() {
+        eprintln!("< {name}: {}", String::from_utf8_lossy(value));
+    }
+    eprintln!(
+        "weft: subprotocol {}, extensions {}",
+        response.subprotocol().unwrap_or("none"),
+        match response.extensions() {
+            [] => "none".to_owned(),
+            extensions => extensions.join(", "),
+        }
+    );
+}
+
+/// A failure to connect: the error's message, and for a refused upgrade
+/// the status, headers and the start of the body.
+fn print_failure(error: &Error) {
+    eprintln!("weft: {error}");
+    if let Some(rejection) = error.rejection() {
+        eprintln!("< HTTP/1.1 {} {}", rejection.status, rejection.reason);
+        for (name, value) in rejection.headers.iter() {
+            eprintln!("< {name}: {}", String::from_utf8_lossy(value));
+        }
+        if !rejection.body.is_empty() {
+            eprintln!("<");
+            eprintln!("{}", String::from_utf8_lossy(&rejection.body));
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The exit codes of `weft`, one per class of failure, so that a script
+//! can tell them apart (docs/cli.md lists them).
+
+use std::process::ExitCode;
+
+use weft_io::Error;
+use weft_tokio::{CloseCode, CloseReason};
+
+/// How `weft` ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// 0: done; the connection closed cleanly (1000 or 1001).
+    Ok,
+    /// 1: anything not below (reading stdin failed, a file could not be
+    /// read, the runtime could not start).
+    Other,
+    /// 2: the command line is wrong (also clap's own code), or the URL.
+    Usage,
+    /// 3: no TCP connection: the name did not resolve, the connection was
+    /// refused or unreachable, or connecting timed out.
+    Connect,
+    /// 4: TLS failed (certificate, name, expiry, protocol).
+    Tls,
+    /// 5: the server refused the upgrade with an HTTP status.
+    Refused,
+    /// 6: the opening handshake failed otherwise (a response that is not a
+    /// WebSocket acceptance, the server closing or resetting during it, a
+    /// timeout).
+    Handshake,
+    /// 7: the connection failed with a protocol error.
+    Protocol,
+    /// 8: the connection ended abnormally: no closing handshake (1006), a
+    /// silent peer (keepalive), a transport error.
+    Abnormal,
+    /// 9: the peer closed cleanly with a code other than 1000 or 1001.
+    ClosedWithError,
+}
+
+impl Exit {
+    /// The class of a failure to open a connection.
+    pub(crate) fn of_error(error: &Error) -> Exit {
+        match error {
+            Error::Url(_) => Exit::Usage,
+            Error::Resolve { .. } | Error::Connect { .. } | Error::ConnectTimeout { .. } => {
+                Exit::Connect
+            }
+            Error::Tls(_) | Error::TlsUnavailable => Exit::Tls,
+            Error::Refused(_) => Exit::Refused,
+            // A transport error before the connection is open (a reset
+            // during the handshake) is the handshake failing.
+            Error::Handshake(_) | Error::HandshakeTimeout { .. } | Error::Io(_) => Exit::Handshake,
+            _ => Exit::Other,
+        }
+    }
+
+    /// The class of how a connection ended.
+    pub(crate) fn of_close(reason: Option<&CloseReason>) -> Exit {
+        match reason {
+            Some(CloseReason::Clean(frame))
+                if frame.code == CloseCode::NORMAL || frame.code == CloseCode::GOING_AWAY =>
+            {
+                Exit::Ok
+            }
+            Some(CloseReason::Clean(_)) => Exit::ClosedWithError,
+            Some(CloseReason::Protocol(_)) => Exit::Protocol,
+            Some(_) | None => Exit::Abnormal,
+        }
+    }
+
+    /// The process's exit code.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Other => 1,
+            Exit::Usage => 2,
+            Exit::Connect => 3,
+            Exit::Tls => 4,
+            Exit::Refused => 5,
+            Exit::Handshake => 6,
+            Exit::Protocol => 7,
+            Exit::Abnormal => 8,
+            Exit::ClosedWithError => 9,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit.code())
+    }
+}

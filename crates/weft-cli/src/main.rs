@@ -1,0 +1,62 @@
+//! `weft`: a WebSocket debugging client and test servers, on Weft's engine.
+//!
+//! ```text
+//! weft connect ws://127.0.0.1:9001/chat     # stdin lines out, messages in
+//! weft serve 127.0.0.1:9001                 # an echo server
+//! ```
+//!
+//! Every failure prints the error's message and exits with the code of its
+//! class ([`exit`]), so that scripts can tell a server that is down from a
+//! certificate problem or a refused upgrade.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod client_tls;
+mod connect;
+mod exit;
+mod hex;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// A WebSocket debugging client and test servers, on Weft's engine.
+#[derive(Debug, Parser)]
+#[command(name = "weft", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Connects to a ws:// or wss:// URL: stdin lines out, messages in.
+    Connect(connect::ConnectArgs),
+    /// Serves WebSockets on ADDR: an echo server.
+    Serve(serve::ServeArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("weft: cannot start the runtime: {e}");
+            return exit::Exit::Other.into();
+        }
+    };
+    let code = runtime.block_on(async {
+        match cli.command {
+            Command::Connect(args) => connect::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
+        }
+    });
+    // A read of stdin may still be blocked on its thread (a terminal, a
+    // pipe kept open): it must not keep the process alive.
+    runtime.shutdown_background();
+    code.into()
+}
