@@ -19,7 +19,7 @@ use crate::{client_tls, hex};
 #[derive(Debug, clap::Args)]
 pub(crate) struct ConnectArgs {
     /// The ws:// or wss:// URL.
-    url: String,
+    pub(crate) url: String,
     /// Send each line as a binary message (its UTF-8 bytes, or hex with --hex).
     #[arg(long)]
     binary: bool,
@@ -57,19 +57,37 @@ pub(crate) struct ConnectArgs {
     /// Seconds the TCP connect may take (default 10).
     #[arg(long, value_name = "S")]
     connect_timeout: Option<f64>,
-    /// -v: the handshake on stderr.
+    /// -v: the handshake on stderr; -vv: and a line per frame each way.
     #[arg(short, long, action = ArgAction::Count)]
-    verbose: u8,
+    pub(crate) verbose: u8,
+    /// Stay connected: reconnect after failures with backoff, printing
+    /// what happens on stderr; lines typed meanwhile are queued.
+    #[arg(long)]
+    pub(crate) reconnect: bool,
+    /// With --reconnect: a line counts as delivered only once its echo
+    /// comes back, and is sent again after a reconnect until then (at
+    /// least once, against an echo server).
+    #[arg(long, requires = "reconnect")]
+    pub(crate) resend_until_echo: bool,
+    /// With --reconnect: the first backoff ceiling, in seconds (default 1).
+    #[arg(long, value_name = "S", requires = "reconnect")]
+    pub(crate) backoff_initial: Option<f64>,
+    /// With --reconnect: the largest backoff ceiling, in seconds (default 30).
+    #[arg(long, value_name = "S", requires = "reconnect")]
+    pub(crate) backoff_max: Option<f64>,
+    /// With --reconnect: give up after this many attempts in a row.
+    #[arg(long, value_name = "N", requires = "reconnect")]
+    pub(crate) max_attempts: Option<u32>,
 }
 
 /// Seconds from the command line as a duration.
-fn seconds(flag: &str, s: f64) -> Result<Duration, String> {
+pub(crate) fn seconds(flag: &str, s: f64) -> Result<Duration, String> {
     Duration::try_from_secs_f64(s).map_err(|_| format!("--{flag} {s}: not a number of seconds"))
 }
 
 impl ConnectArgs {
     /// The client options the flags describe.
-    fn options(&self) -> Result<ClientOptions, String> {
+    pub(crate) fn options(&self) -> Result<ClientOptions, String> {
         let mut config = weft_io::default_config();
         if self.no_deflate {
             config = config.deflate(None);
@@ -119,6 +137,12 @@ pub(crate) async fn run(args: ConnectArgs) -> Exit {
             return Exit::Usage;
         }
     };
+    if args.verbose > 1 {
+        crate::frame_trace::install();
+    }
+    if args.reconnect {
+        return crate::reconnecting::run(args, options).await;
+    }
     if args.verbose > 0 {
         print_request(&args, &options);
     }
@@ -189,7 +213,7 @@ pub(crate) async fn run(args: ConnectArgs) -> Exit {
 
 /// What a line of stdin is to send: a message, nothing (a command that was
 /// handled), or a mistake.
-fn to_message(
+pub(crate) fn to_message(
     args: &ConnectArgs,
     line: &str,
     interactive: bool,
@@ -237,7 +261,7 @@ fn command(line: &str) -> Result<Option<Message>, String> {
 }
 
 /// A message received: data on stdout, the rest on stderr with -v.
-fn print_message(args: &ConnectArgs, message: Message) {
+pub(crate) fn print_message(args: &ConnectArgs, message: Message) {
     let mut out = std::io::stdout().lock();
     // A closed stdout (a pipe whose reader left) is not worth failing for.
     let _ = match message {

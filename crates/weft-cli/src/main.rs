@@ -15,7 +15,9 @@
 mod client_tls;
 mod connect;
 mod exit;
+mod frame_trace;
 mod hex;
+mod reconnecting;
 mod serve;
 
 use clap::{Parser, Subcommand};

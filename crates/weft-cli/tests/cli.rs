@@ -19,8 +19,12 @@ struct Server {
 
 impl Server {
     fn start(flags: &[&str]) -> Server {
+        Server::start_on("127.0.0.1:0", flags)
+    }
+
+    fn start_on(addr: &str, flags: &[&str]) -> Server {
         let mut child = Command::new(WEFT)
-            .args(["serve", "127.0.0.1:0"])
+            .args(["serve", addr])
             .args(flags)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -164,6 +168,29 @@ fn verbose_prints_the_handshake_and_what_was_agreed() {
 }
 
 #[test]
+fn double_verbose_traces_every_frame_from_the_engine() {
+    let server = Server::start(&[]);
+    let output = connect(&["-vv", &server.url("/")], b"hello\n");
+    assert_eq!(output.status.code(), Some(0));
+    let err = stderr(&output);
+    // Each frame line is the time since start, then the frame.
+    let frames: Vec<&str> = err
+        .lines()
+        .filter_map(|line| line.trim_start().split_once(' '))
+        .filter(|(time, _)| time.parse::<f64>().is_ok())
+        .map(|(_, frame)| frame)
+        .collect();
+    for want in [
+        "> TEXT fin masked 5 B",
+        "< TEXT fin 5 B",
+        "> CLOSE fin masked 2 B",
+        "< CLOSE fin 2 B",
+    ] {
+        assert!(frames.contains(&want), "{want:?} not in {frames:?}");
+    }
+}
+
+#[test]
 fn a_port_nothing_listens_on_exits_3() {
     let addr = closed_port();
     let output = connect(&[&format!("ws://{addr}/")], b"");
@@ -263,4 +290,69 @@ fn ctrl_c_closes_every_connection_with_1001_and_exits_0() {
         .read_to_string(&mut out)
         .unwrap();
     assert!(out.contains("1001"), "{out}");
+}
+
+#[test]
+fn every_line_reaches_an_echo_server_that_crashes_and_comes_back() {
+    let server = Server::start(&[]);
+    let addr = server.addr.to_string();
+    let url = server.url("/");
+    let mut client = Command::new(WEFT)
+        .args([
+            "connect",
+            "--reconnect",
+            "--resend-until-echo",
+            "--backoff-initial",
+            "0.05",
+            "--backoff-max",
+            "0.2",
+            &url,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = client.stdin.take().unwrap();
+    let lines: Vec<String> = (0..60).map(|i| format!("line {i}")).collect();
+    for line in &lines[..20] {
+        writeln!(stdin, "{line}").unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The server dies (SIGKILL: no close frame) and comes back on its port.
+    drop(server);
+    for line in &lines[20..40] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let _back = Server::start_on(&addr, &[]);
+    for line in &lines[40..] {
+        writeln!(stdin, "{line}").unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(stdin);
+    assert_eq!(wait(&mut client, Duration::from_secs(30)), 0);
+    let mut out = String::new();
+    client
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let mut err = String::new();
+    client
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let echoed: std::collections::HashSet<&str> = out.lines().collect();
+    for line in &lines {
+        assert!(
+            echoed.contains(line.as_str()),
+            "{line} never echoed; stderr:\n{err}"
+        );
+    }
+    assert!(err.contains("reconnecting in"), "{err}");
+    assert!(err.matches("weft: connected").count() >= 2, "{err}");
 }

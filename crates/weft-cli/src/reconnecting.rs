@@ -1,0 +1,138 @@
+//! `weft connect --reconnect`: the same client over Weft's reconnecting
+//! client, with what happens to the connection on stderr.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::IsTerminal;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use weft_io::ClientOptions;
+use weft_tokio::reconnect::{
+    self, ClientEvent, Disconnect, MessageId, ReconnectOptions, ReconnectPolicy,
+};
+use weft_tokio::Message;
+
+use crate::connect::{print_message, seconds, to_message, ConnectArgs};
+use crate::exit::Exit;
+
+/// The backoff policy the flags describe.
+fn policy(args: &ConnectArgs) -> Result<ReconnectPolicy, String> {
+    let mut policy = ReconnectPolicy::default().max_attempts(args.max_attempts);
+    if let Some(s) = args.backoff_initial {
+        policy = policy.initial_delay(seconds("backoff-initial", s)?);
+    }
+    if let Some(s) = args.backoff_max {
+        policy = policy.max_delay(seconds("backoff-max", s)?);
+    }
+    Ok(policy)
+}
+
+/// A data message's payload, what its echo is matched by; empty for the
+/// others.
+fn payload(message: &Message) -> &[u8] {
+    match message {
+        Message::Text(text) => text.as_bytes(),
+        Message::Binary(data) => data,
+        _ => &[],
+    }
+}
+
+/// Runs `weft connect --reconnect`.
+pub(crate) async fn run(args: ConnectArgs, options: ClientOptions) -> Exit {
+    let policy = match policy(&args) {
+        Ok(policy) => policy,
+        Err(e) => {
+            eprintln!("weft: {e}");
+            return Exit::Usage;
+        }
+    };
+    let mut client = reconnect::connect(args.url.clone())
+        .options(options)
+        .reconnect(ReconnectOptions::new().policy(policy))
+        .start();
+    let interactive = std::io::stdin().is_terminal();
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut reading_stdin = true;
+    // With --resend-until-echo: the ids of the messages sent and not yet
+    // echoed, by payload (the same line twice waits for two echoes).
+    let mut unechoed: HashMap<Vec<u8>, VecDeque<MessageId>> = HashMap::new();
+    let mut waiting = 0usize;
+    loop {
+        tokio::select! {
+            line = lines.next_line(), if reading_stdin => match line {
+                Ok(Some(line)) => match to_message(&args, &line, interactive) {
+                    Ok(Some(Message::Close(frame))) => {
+                        reading_stdin = false;
+                        client.close(frame);
+                    }
+                    Ok(Some(message)) => {
+                        let key = payload(&message).to_vec();
+                        let sent = if args.resend_until_echo {
+                            client.send_reliable(message)
+                        } else {
+                            client.send(message)
+                        };
+                        match sent {
+                            Ok(pushed) if args.resend_until_echo => {
+                                unechoed.entry(key).or_default().push_back(pushed.id);
+                                waiting += 1;
+                            }
+                            Ok(_) => {}
+                            Err(e) => eprintln!("weft: {e}"),
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => eprintln!("weft: {e}"),
+                },
+                Ok(None) | Err(_) => {
+                    reading_stdin = false;
+                    if waiting == 0 {
+                        client.close(None);
+                    }
+                }
+            },
+            event = client.next_event() => match event {
+                Some(ClientEvent::Message(message)) => {
+                    if let Some(ids) = unechoed.get_mut(payload(&message)) {
+                        if let Some(id) = ids.pop_front() {
+                            client.ack(id);
+                            waiting -= 1;
+                        }
+                        if !reading_stdin && waiting == 0 {
+                            client.close(None);
+                        }
+                    }
+                    print_message(&args, message);
+                }
+                Some(ClientEvent::Connecting { attempt }) => eprintln!("weft: connecting (attempt {attempt})"),
+                Some(ClientEvent::Connected { .. }) => eprintln!("weft: connected"),
+                Some(ClientEvent::Disconnected { cause, retry_in }) => {
+                    eprintln!("weft: {cause}; reconnecting in {retry_in:.1?}")
+                }
+                Some(ClientEvent::Dropped(id)) => eprintln!("weft: message {id} dropped"),
+                Some(ClientEvent::GaveUp { cause }) => {
+                    eprintln!("weft: giving up: {cause}");
+                    return match &cause {
+                        Disconnect::Failed(e) => Exit::of_error(e),
+                        Disconnect::Closed(reason) => Exit::of_close(Some(reason)),
+                        _ => Exit::Abnormal,
+                    };
+                }
+                Some(ClientEvent::Closed(reason)) => {
+                    if args.verbose > 0 {
+                        if let Some(reason) = &reason {
+                            eprintln!("weft: {reason}");
+                        }
+                    }
+                    return match reason {
+                        Some(reason) => Exit::of_close(Some(&reason)),
+                        // Closed while disconnected: the application's
+                        // choice, not a failure.
+                        None => Exit::Ok,
+                    };
+                }
+                Some(_) => {}
+                None => return Exit::Ok,
+            }
+        }
+    }
+}
