@@ -13,7 +13,7 @@ use weft_io::{ClientOptions, Error};
 use weft_tokio::{Acceptance, CloseCode, CloseFrame, Message};
 
 use crate::exit::Exit;
-use crate::{client_tls, hex};
+use crate::{client_tls, hex, jsonl};
 
 /// `weft connect`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -60,6 +60,10 @@ pub(crate) struct ConnectArgs {
     /// -v: the handshake on stderr; -vv: and a line per frame each way.
     #[arg(short, long, action = ArgAction::Count)]
     pub(crate) verbose: u8,
+    /// Every event (message, ping, pong, close, state change, and frames
+    /// with -vv) as one JSON object per line on stdout, for scripts.
+    #[arg(long)]
+    pub(crate) jsonl: bool,
     /// Stay connected: reconnect after failures with backoff, printing
     /// what happens on stderr; lines typed meanwhile are queued.
     #[arg(long)]
@@ -137,11 +141,17 @@ pub(crate) async fn run(args: ConnectArgs) -> Exit {
             return Exit::Usage;
         }
     };
+    if args.jsonl {
+        jsonl::enable();
+    }
     if args.verbose > 1 {
         crate::frame_trace::install();
     }
     if args.reconnect {
         return crate::reconnecting::run(args, options).await;
+    }
+    if args.jsonl {
+        jsonl::state("connecting", serde_json::json!({ "url": args.url }));
     }
     if args.verbose > 0 {
         print_request(&args, &options);
@@ -150,11 +160,18 @@ pub(crate) async fn run(args: ConnectArgs) -> Exit {
         Ok(connected) => connected,
         Err(e) => {
             print_failure(&e);
-            return Exit::of_error(&e);
+            let exit = Exit::of_error(&e);
+            if args.jsonl {
+                jsonl::error(&e, exit);
+            }
+            return exit;
         }
     };
     if args.verbose > 0 {
         print_response(&response);
+    }
+    if args.jsonl {
+        jsonl::open(&args.url, &response);
     }
     let interactive = std::io::stdin().is_terminal();
     let (mut sender, mut receiver) = ws.split();
@@ -194,6 +211,9 @@ pub(crate) async fn run(args: ConnectArgs) -> Exit {
                 Some(Ok(message)) => print_message(&args, message),
                 Some(Err(e)) => {
                     eprintln!("weft: {e}");
+                    if args.jsonl {
+                        jsonl::closed(receiver.close_reason().as_ref(), Exit::Abnormal);
+                    }
                     return Exit::Abnormal;
                 }
                 None => break,
@@ -202,6 +222,9 @@ pub(crate) async fn run(args: ConnectArgs) -> Exit {
     }
     let reason = receiver.close_reason();
     let exit = Exit::of_close(reason.as_ref());
+    if args.jsonl {
+        jsonl::closed(reason.as_ref(), exit);
+    }
     if exit != Exit::Ok || args.verbose > 0 {
         match &reason {
             Some(reason) => eprintln!("weft: {reason}"),
@@ -260,8 +283,12 @@ fn command(line: &str) -> Result<Option<Message>, String> {
     }
 }
 
-/// A message received: data on stdout, the rest on stderr with -v.
+/// A message received: data on stdout, the rest on stderr with -v; with
+/// --jsonl, each as an event on stdout.
 pub(crate) fn print_message(args: &ConnectArgs, message: Message) {
+    if args.jsonl {
+        return jsonl::message(&message);
+    }
     let mut out = std::io::stdout().lock();
     // A closed stdout (a pipe whose reader left) is not worth failing for.
     let _ = match message {

@@ -67,6 +67,22 @@ impl Exit {
         }
     }
 
+    /// The class's name, as `--jsonl` reports it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Exit::Ok => "ok",
+            Exit::Other => "other",
+            Exit::Usage => "usage",
+            Exit::Connect => "connect",
+            Exit::Tls => "tls",
+            Exit::Refused => "refused",
+            Exit::Handshake => "handshake",
+            Exit::Protocol => "protocol",
+            Exit::Abnormal => "abnormal",
+            Exit::ClosedWithError => "closed-with-error",
+        }
+    }
+
     /// The process's exit code.
     pub(crate) fn code(self) -> u8 {
         match self {

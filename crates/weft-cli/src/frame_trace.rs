@@ -1,10 +1,13 @@
 //! `-vv`: a line per frame on stderr, from the engine's own frame events
 //! (`weft_proto::frame`, TRACE): the time since start, then the frame as
-//! `weft_proto::FrameInfo` displays it (`> TEXT fin masked 5 B`).
+//! `weft_proto::FrameInfo` displays it, with a preview of the payload
+//! (`> TEXT fin masked 5 B "hello"`); with `--jsonl`, a `frame` event
+//! with each part of the frame as a field.
 
 use std::fmt;
 use std::time::Instant;
 
+use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::subscriber::Interest;
 use tracing::{Event, Metadata, Subscriber};
@@ -34,9 +37,14 @@ impl<S: Subscriber> Layer<S> for FrameTrace {
     }
 
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
-        let mut line = String::new();
-        event.record(&mut Message(&mut line));
-        eprintln!("{:>10.6} {line}", self.start.elapsed().as_secs_f64());
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        if crate::jsonl::on() {
+            crate::jsonl::emit("frame", Value::Object(fields.json));
+        } else {
+            let line = fields.message;
+            eprintln!("{:>10.6} {line}", self.start.elapsed().as_secs_f64());
+        }
     }
 }
 
@@ -45,14 +53,36 @@ fn wanted(metadata: &Metadata<'_>) -> bool {
     !metadata.is_span() && metadata.target() == FRAMES
 }
 
-/// Takes an event's message field.
-struct Message<'a>(&'a mut String);
+/// An event's message (the frame's line), and its other fields (the
+/// frame's parts) for `--jsonl`.
+#[derive(Default)]
+struct Fields {
+    message: String,
+    json: Map<String, Value>,
+}
 
-impl Visit for Message<'_> {
+impl Visit for Fields {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if field.name() == "message" {
-            *self.0 = format!("{value:?}");
+        let value = format!("{value:?}");
+        match field.name() {
+            "message" => self.message = value,
+            // The preview starts with the space that joins it to the line.
+            name => {
+                self.json.insert(name.into(), value.trim_start().into());
+            }
         }
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.json.insert(field.name().into(), value.into());
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.json.insert(field.name().into(), value.into());
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.json.insert(field.name().into(), value.into());
     }
 }
 

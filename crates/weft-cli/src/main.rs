@@ -17,6 +17,7 @@ mod connect;
 mod exit;
 mod frame_trace;
 mod hex;
+mod jsonl;
 mod reconnecting;
 mod serve;
 

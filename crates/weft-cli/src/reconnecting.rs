@@ -13,6 +13,8 @@ use weft_tokio::Message;
 
 use crate::connect::{print_message, seconds, to_message, ConnectArgs};
 use crate::exit::Exit;
+use crate::jsonl;
+use serde_json::json;
 
 /// The backoff policy the flags describe.
 fn policy(args: &ConnectArgs) -> Result<ReconnectPolicy, String> {
@@ -45,6 +47,9 @@ pub(crate) async fn run(args: ConnectArgs, options: ClientOptions) -> Exit {
             return Exit::Usage;
         }
     };
+    if args.jsonl {
+        jsonl::enable();
+    }
     let mut client = reconnect::connect(args.url.clone())
         .options(options)
         .reconnect(ReconnectOptions::new().policy(policy))
@@ -103,19 +108,43 @@ pub(crate) async fn run(args: ConnectArgs, options: ClientOptions) -> Exit {
                     }
                     print_message(&args, message);
                 }
-                Some(ClientEvent::Connecting { attempt }) => eprintln!("weft: connecting (attempt {attempt})"),
-                Some(ClientEvent::Connected { .. }) => eprintln!("weft: connected"),
-                Some(ClientEvent::Disconnected { cause, retry_in }) => {
-                    eprintln!("weft: {cause}; reconnecting in {retry_in:.1?}")
+                Some(ClientEvent::Connecting { attempt }) => {
+                    eprintln!("weft: connecting (attempt {attempt})");
+                    if args.jsonl {
+                        jsonl::state("connecting", json!({ "url": args.url, "attempt": attempt }));
+                    }
                 }
-                Some(ClientEvent::Dropped(id)) => eprintln!("weft: message {id} dropped"),
+                Some(ClientEvent::Connected { response, .. }) => {
+                    eprintln!("weft: connected");
+                    if args.jsonl {
+                        jsonl::open(&args.url, &response);
+                    }
+                }
+                Some(ClientEvent::Disconnected { cause, retry_in }) => {
+                    eprintln!("weft: {cause}; reconnecting in {retry_in:.1?}");
+                    if args.jsonl {
+                        let retry_in = retry_in.as_secs_f64();
+                        jsonl::state("disconnected", json!({ "cause": cause.to_string(), "retry_in": retry_in }));
+                    }
+                }
+                Some(ClientEvent::Dropped(id)) => {
+                    eprintln!("weft: message {id} dropped");
+                    if args.jsonl {
+                        jsonl::emit("dropped", json!({ "id": id.to_string() }));
+                    }
+                }
                 Some(ClientEvent::GaveUp { cause }) => {
                     eprintln!("weft: giving up: {cause}");
-                    return match &cause {
+                    let exit = match &cause {
                         Disconnect::Failed(e) => Exit::of_error(e),
                         Disconnect::Closed(reason) => Exit::of_close(Some(reason)),
                         _ => Exit::Abnormal,
                     };
+                    if args.jsonl {
+                        let fields = json!({ "cause": cause.to_string(), "exit": exit.code(), "class": exit.name() });
+                        jsonl::state("gave-up", fields);
+                    }
+                    return exit;
                 }
                 Some(ClientEvent::Closed(reason)) => {
                     if args.verbose > 0 {
@@ -123,12 +152,16 @@ pub(crate) async fn run(args: ConnectArgs, options: ClientOptions) -> Exit {
                             eprintln!("weft: {reason}");
                         }
                     }
-                    return match reason {
-                        Some(reason) => Exit::of_close(Some(&reason)),
+                    let exit = match &reason {
+                        Some(reason) => Exit::of_close(Some(reason)),
                         // Closed while disconnected: the application's
                         // choice, not a failure.
                         None => Exit::Ok,
                     };
+                    if args.jsonl {
+                        jsonl::closed(reason.as_ref(), exit);
+                    }
+                    return exit;
                 }
                 Some(_) => {}
                 None => return Exit::Ok,

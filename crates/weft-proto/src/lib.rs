@@ -206,8 +206,9 @@
 //! With the `tracing` feature (off by default; the adapters turn it on)
 //! the engine reports what it does through the
 //! [`tracing`](https://docs.rs/tracing) facade: every
-//! frame at TRACE (a [`FrameInfo`] as fields and as the message, such as
-//! `< TEXT fin masked 5 B`), state changes and the opening handshakes at
+//! frame at TRACE (a [`FrameInfo`] and a preview of the payload as fields
+//! and as the message, such as `< TEXT fin masked 5 B "hello"` or
+//! `> CLOSE fin 2 B code 1000 normal closure`), state changes and the opening handshakes at
 //! DEBUG, the end of each connection at INFO, failing a connection at
 //! WARN. The subscriber the application installs decides what is written
 //! where; with none installed, or with the level off, each event costs a

@@ -3,7 +3,7 @@
 //!
 //! | level | target | what |
 //! | --- | --- | --- |
-//! | TRACE | `weft_proto::frame` | every frame received (once its header is parsed) and every frame queued: a [`FrameInfo`](crate::FrameInfo), as fields and as the message |
+//! | TRACE | `weft_proto::frame` | every frame received (once its header is parsed) and every frame queued: a [`FrameInfo`](crate::FrameInfo) and a [`PayloadPreview`](crate::frame::PayloadPreview) (a close frame's code and reason, the first bytes of any other), as fields and as the message |
 //! | DEBUG | `weft_proto::connection` | the connection opening, every change of phase of the closing handshake |
 //! | DEBUG | `weft_proto::handshake` | the opening handshakes: the request, the answer, what was agreed, and why one failed (the caller gets that as an `Err` too) |
 //! | INFO | `weft_proto::connection` | the end of each connection, once: its close code, the reason, who started it, whether it was clean |
@@ -22,7 +22,7 @@
 
 use crate::close::{CloseCode, CloseReason};
 #[cfg(feature = "tracing")]
-use crate::frame::{Direction, FrameHeader, FrameInfo};
+use crate::frame::{apply_mask, Direction, FrameHeader, FrameInfo, PayloadPreview, PREVIEW_LEN};
 use crate::handshake::HandshakeError;
 use crate::role::Role;
 
@@ -43,7 +43,8 @@ fn enabled(level: Level) -> bool {
 // ----- frames (TRACE) -----
 
 /// The frame whose header starts the bytes `wire` gives was received (its
-/// header parsed, its payload arriving).
+/// header parsed, its payload arriving), with how many of its payload's
+/// first bytes were unmasked in place already.
 ///
 /// `wire` is called, and the header read again from it, only when TRACE
 /// is on, so that the hot paths compute and keep nothing for the event
@@ -52,39 +53,70 @@ fn enabled(level: Level) -> bool {
 /// address 6, and this closure only the test of the level, 4 (counted
 /// with callgrind).
 #[inline(always)]
-pub(crate) fn frame_received<'a>(wire: impl FnOnce() -> &'a [u8]) {
+pub(crate) fn frame_received<'a>(wire: impl FnOnce() -> (&'a [u8], usize)) {
     #[cfg(feature = "tracing")]
     if enabled(Level::TRACE) {
-        frame_at(Direction::Received, wire());
+        let (wire, unmasked) = wire();
+        frame_received_at(wire, unmasked);
     }
 }
 
-/// The frame whose encoded header is `head` was queued to be sent.
+/// The frame whose encoded header is `head` and whose payload (before
+/// masking) is `payload` was queued to be sent.
 #[inline(always)]
-pub(crate) fn frame_sent(head: &[u8]) {
+pub(crate) fn frame_sent(head: &[u8], payload: &[u8]) {
     #[cfg(feature = "tracing")]
     if enabled(Level::TRACE) {
-        frame_at(Direction::Sent, head);
+        frame_sent_at(head, payload);
     }
 }
 
+/// A received frame: its header read again from `wire`, and as much of
+/// its payload as has arrived, unmasked for the preview past the first
+/// `unmasked` bytes (unmasked in place already).
 #[cfg(feature = "tracing")]
 #[cold]
 #[inline(never)]
-fn frame_at(direction: Direction, wire: &[u8]) {
+fn frame_received_at(wire: &[u8], unmasked: usize) {
     // TRACE is on somewhere, but perhaps not for frames: ask before
     // reading the header again (the answer is cached per call site).
     if !tracing::enabled!(target: "weft_proto::frame", Level::TRACE) {
         return;
     }
-    // The callers pass a header that parsed, or that was just encoded.
-    if let Ok(Some((header, _))) = FrameHeader::parse(wire) {
-        frame_event(FrameInfo::new(direction, &header));
+    // The callers pass a header that parsed.
+    if let Ok(Some((header, header_len))) = FrameHeader::parse(wire) {
+        let arrived = &wire[header_len..];
+        let mut start = [0u8; PREVIEW_LEN];
+        let shown = arrived.len().min(PREVIEW_LEN);
+        start[..shown].copy_from_slice(&arrived[..shown]);
+        if let Some(key) = header.mask {
+            let done = unmasked.min(shown);
+            apply_mask(&mut start[done..shown], key, done);
+        }
+        let preview = PayloadPreview::new(header.opcode, &start[..shown], header.payload_len);
+        frame_event(FrameInfo::new(Direction::Received, &header), preview);
+    }
+}
+
+/// A frame queued: its header read again from `head`, its payload as
+/// given (not yet masked).
+#[cfg(feature = "tracing")]
+#[cold]
+#[inline(never)]
+fn frame_sent_at(head: &[u8], payload: &[u8]) {
+    if !tracing::enabled!(target: "weft_proto::frame", Level::TRACE) {
+        return;
+    }
+    // The caller passes a header it just encoded.
+    if let Ok(Some((header, _))) = FrameHeader::parse(head) {
+        let preview = PayloadPreview::new(header.opcode, payload, header.payload_len);
+        frame_event(FrameInfo::new(Direction::Sent, &header), preview);
     }
 }
 
 #[cfg(feature = "tracing")]
-fn frame_event(info: FrameInfo) {
+fn frame_event(info: FrameInfo, preview: PayloadPreview) {
+    let close_code = preview.close_code().map(|code| code.0);
     tracing::trace!(
         target: "weft_proto::frame",
         direction = %info.direction,
@@ -95,7 +127,9 @@ fn frame_event(info: FrameInfo) {
         rsv3 = info.rsv3,
         masked = info.masked,
         payload_len = info.payload_len,
-        "{info}"
+        close_code,
+        payload = %preview,
+        "{info}{preview}"
     );
 }
 

@@ -144,7 +144,7 @@ impl OutQueue {
         };
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
-        logging::frame_sent(&head[..head_len]);
+        logging::frame_sent(&head[..head_len], &payload);
         // A masked payload is always copied; a plain one only when small.
         let copied = match mask {
             Some(_) => payload.len(),

@@ -29,6 +29,20 @@ struct Logged {
     role: Option<String>,
 }
 
+/// A frame line's header part: up to the payload length's digits, before
+/// the ` B` after them and the payload's preview.
+fn header_part(line: &str) -> &str {
+    let end = line
+        .match_indices(" B")
+        .map(|(i, _)| i)
+        .find(|&i| {
+            line[..i].ends_with(|c: char| c.is_ascii_digit())
+                && matches!(line.as_bytes().get(i + 2), None | Some(b' '))
+        })
+        .unwrap_or_else(|| panic!("no length in {line:?}"));
+    &line[..end]
+}
+
 impl Logged {
     fn field(&self, name: &str) -> &str {
         self.fields
@@ -244,20 +258,26 @@ fn every_frame_is_traced_with_its_fields_in_the_span_of_its_end() {
     // parsed: a whole message on the short path, fragments, a ping and the
     // pong it is owed, the close and its echo.
     let expected = pairs(&[
-        ("client", "> TEXT fin masked 5 B"),
-        ("server", "< TEXT fin masked 5 B"),
-        ("client", "> BINARY masked 3 B"),
-        ("client", "> PING fin masked 1 B"),
-        ("client", "> CONT fin masked 1 B"),
-        ("server", "< BINARY masked 3 B"),
-        ("server", "< PING fin masked 1 B"),
-        ("server", "< CONT fin masked 1 B"),
-        ("server", "> PONG fin 1 B"),
-        ("client", "< PONG fin 1 B"),
-        ("client", "> CLOSE fin masked 5 B"),
-        ("server", "< CLOSE fin masked 5 B"),
-        ("server", "> CLOSE fin 2 B"),
-        ("client", "< CLOSE fin 2 B"),
+        ("client", r#"> TEXT fin masked 5 B "hello""#),
+        ("server", r#"< TEXT fin masked 5 B "hello""#),
+        ("client", r#"> BINARY masked 3 B "\x01\x02\x03""#),
+        ("client", r#"> PING fin masked 1 B "p""#),
+        ("client", r#"> CONT fin masked 1 B "\x04""#),
+        ("server", r#"< BINARY masked 3 B "\x01\x02\x03""#),
+        ("server", r#"< PING fin masked 1 B "p""#),
+        ("server", r#"< CONT fin masked 1 B "\x04""#),
+        ("server", r#"> PONG fin 1 B "p""#),
+        ("client", r#"< PONG fin 1 B "p""#),
+        (
+            "client",
+            r#"> CLOSE fin masked 5 B code 1000 normal closure reason "bye""#,
+        ),
+        (
+            "server",
+            r#"< CLOSE fin masked 5 B code 1000 normal closure reason "bye""#,
+        ),
+        ("server", "> CLOSE fin 2 B code 1000 normal closure"),
+        ("client", "< CLOSE fin 2 B code 1000 normal closure"),
     ]);
     assert_eq!(capture.lines(Level::TRACE, "weft_proto::frame"), expected);
 
@@ -270,7 +290,9 @@ fn every_frame_is_traced_with_its_fields_in_the_span_of_its_end() {
         );
         let masked = event.role.as_deref() == Some(if received { "server" } else { "client" });
         assert_eq!(event.field("masked"), masked.to_string(), "{event:?}");
-        let words: Vec<&str> = event.message.split(' ').collect();
+        // The header's part of the line, before the payload's preview.
+        let header = header_part(&event.message);
+        let words: Vec<&str> = header.split(' ').collect();
         assert_eq!(
             event.field("opcode").to_uppercase(),
             words[1].replace("CONT", "CONTINUATION")
@@ -279,7 +301,12 @@ fn every_frame_is_traced_with_its_fields_in_the_span_of_its_end() {
         assert_eq!(event.field("rsv1"), "false");
         assert_eq!(event.field("rsv2"), "false");
         assert_eq!(event.field("rsv3"), "false");
-        assert_eq!(event.field("payload_len"), words[words.len() - 2]);
+        assert_eq!(event.field("payload_len"), words[words.len() - 1]);
+        let preview = &event.message[header.len() + " B".len()..];
+        assert_eq!(event.field("payload"), preview);
+        let close = words[1] == "CLOSE";
+        let code = event.fields.get("close_code").map(String::as_str);
+        assert_eq!(code, close.then_some("1000"), "{event:?}");
     }
 
     // The end of each connection, once, at INFO, with who started it.
@@ -336,7 +363,7 @@ fn a_protocol_violation_is_a_warning_then_a_close_started_by_the_error() {
     let events = capture.events();
     let frame = events.iter().find(|e| e.level == Level::TRACE).unwrap();
     assert_eq!(
-        frame.message, "< TEXT fin 2 B",
+        frame.message, r#"< TEXT fin 2 B "hi""#,
         "the frame is traced before its failure"
     );
     let warn = events.iter().find(|e| e.level == Level::WARN).unwrap();

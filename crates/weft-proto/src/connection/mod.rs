@@ -336,7 +336,7 @@ impl Connection {
             if let Some(frame) = self.whole_message_in_place() {
                 // The frame is taken here, and its header not read again;
                 // its bytes are still at the front of the buffer.
-                crate::logging::frame_received(|| self.recv.unparsed());
+                crate::logging::frame_received(|| (self.recv.unparsed(), usize::MAX));
                 return self.lend(frame);
             }
         }

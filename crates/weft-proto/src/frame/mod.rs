@@ -5,6 +5,7 @@ mod header;
 mod info;
 mod mask;
 mod opcode;
+mod preview;
 
 pub(crate) use header::ShortHeader;
 pub use header::{FrameHeader, MAX_HEADER_LEN};
@@ -12,3 +13,4 @@ pub use info::{Direction, FrameInfo};
 pub use mask::{apply_mask, apply_mask_naive};
 pub(crate) use mask::{extend_frame_unmasked, extend_unmasked};
 pub use opcode::OpCode;
+pub use preview::{PayloadPreview, PREVIEW_LEN};

@@ -239,7 +239,11 @@ impl Connection {
         };
         // Logged before the connection's own checks, so that a trace shows
         // the frame that broke a rule before the failure it caused.
-        logging::frame_received(|| self.recv.unparsed());
+        logging::frame_received(|| {
+            let len = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
+            let unmasked = self.recv.input.premasked(header_len, len);
+            (self.recv.unparsed(), unmasked)
+        });
         // RFC 6455 5.2: "MUST be 0 unless an extension is negotiated that
         // defines meanings for non-zero values". permessage-deflate defines
         // RSV1, on the first frame of a data message only (RFC 7692 6, 6.1).

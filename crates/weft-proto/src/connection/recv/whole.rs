@@ -36,7 +36,7 @@ impl Connection {
         let frame = self.whole_message_in_place()?;
         // The frame is taken here, and its header not read again; its
         // bytes are still at the front of the buffer.
-        logging::frame_received(|| self.recv.unparsed());
+        logging::frame_received(|| (self.recv.unparsed(), usize::MAX));
         // One split for header and payload; dropping the header from the
         // frozen frame is then two field updates.
         let mut payload = self

@@ -1,128 +1,15 @@
-//! The `weft` binary run as a user runs it, against real servers on
-//! loopback: its output, and its exit code for each class of failure.
+//! `weft connect` run as a user runs it, against real servers on loopback:
+//! its output, and its exit code for each class of failure.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::SocketAddr;
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
+use std::io::{Read, Write};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use support::*;
 use weft_test_support::one_shot::{closed_port, respond_once, tls_once};
 use weft_test_support::test_cert;
-
-const WEFT: &str = env!("CARGO_BIN_EXE_weft");
-
-/// `weft serve` on a free port, running until dropped (or interrupted).
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn start(flags: &[&str]) -> Server {
-        Server::start_on("127.0.0.1:0", flags)
-    }
-
-    fn start_on(addr: &str, flags: &[&str]) -> Server {
-        let mut child = Command::new(WEFT)
-            .args(["serve", addr])
-            .args(flags)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ws://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .unwrap();
-        Server { child, addr }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("ws://{}{path}", self.addr)
-    }
-
-    /// Ctrl-C, then the exit status and what it wrote to stderr.
-    fn interrupt(mut self) -> (i32, String) {
-        let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let status = wait(&mut self.child, Duration::from_secs(20));
-        let mut stderr = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
-        (status, stderr)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Waits for `child` to exit within `limit`; its exit code.
-fn wait(child: &mut Child, limit: Duration) -> i32 {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code().expect("exited, not killed");
-        }
-        assert!(Instant::now() < deadline, "weft did not exit in time");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// `weft connect ARGS` with `input` on stdin, to its end.
-fn connect(args: &[&str], input: &[u8]) -> Output {
-    let mut child = Command::new(WEFT)
-        .arg("connect")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-/// `weft connect URL` with stdin left open: a client that stays connected.
-fn connect_and_hold(args: &[&str]) -> (Child, ChildStdin) {
-    let mut child = Command::new(WEFT)
-        .arg("connect")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    // An echo proves the connection is up.
-    stdin.write_all(b"up?\n").unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line, "up?\n");
-    (child, stdin)
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 #[test]
 fn lines_cross_an_echo_server_byte_exact_and_the_close_is_clean() {
@@ -181,10 +68,10 @@ fn double_verbose_traces_every_frame_from_the_engine() {
         .map(|(_, frame)| frame)
         .collect();
     for want in [
-        "> TEXT fin masked 5 B",
-        "< TEXT fin 5 B",
-        "> CLOSE fin masked 2 B",
-        "< CLOSE fin 2 B",
+        r#"> TEXT fin masked 5 B "hello""#,
+        r#"< TEXT fin 5 B "hello""#,
+        "> CLOSE fin masked 2 B code 1000 normal closure",
+        "< CLOSE fin 2 B code 1000 normal closure",
     ] {
         assert!(frames.contains(&want), "{want:?} not in {frames:?}");
     }
@@ -246,50 +133,6 @@ fn an_untrusted_certificate_exits_4_and_ca_or_insecure_get_past_it() {
     let output = connect(&["--insecure", &url], b"");
     assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
     assert!(stderr(&output).contains("not verified"));
-}
-
-#[test]
-fn an_origin_not_allowed_is_refused_with_403() {
-    let server = Server::start(&["--allowed-origin", "https://good.example"]);
-    let output = connect(&["--origin", "https://evil.example", &server.url("/")], b"");
-    assert_eq!(output.status.code(), Some(5));
-    assert!(stderr(&output).contains("403"));
-    let output = connect(
-        &["--origin", "https://good.example", &server.url("/")],
-        b"ok\n",
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(output.stdout, b"ok\n");
-}
-
-#[test]
-fn connections_over_the_limit_are_refused_with_503() {
-    let server = Server::start(&["--max-connections", "1"]);
-    let (mut first, stdin) = connect_and_hold(&[&server.url("/")]);
-    let output = connect(&[&server.url("/")], b"");
-    assert_eq!(output.status.code(), Some(5));
-    assert!(stderr(&output).contains("503"), "{}", stderr(&output));
-    drop(stdin);
-    assert_eq!(wait(&mut first, Duration::from_secs(10)), 0);
-}
-
-#[test]
-fn ctrl_c_closes_every_connection_with_1001_and_exits_0() {
-    let server = Server::start(&[]);
-    let (mut client, _stdin) = connect_and_hold(&["-v", &server.url("/")]);
-    let (status, err) = server.interrupt();
-    assert_eq!(status, 0, "{err}");
-    assert!(err.contains("closing 1 connections with 1001"), "{err}");
-    // The client sees a clean close with 1001, going away: exit 0.
-    assert_eq!(wait(&mut client, Duration::from_secs(10)), 0);
-    let mut out = String::new();
-    client
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    assert!(out.contains("1001"), "{out}");
 }
 
 #[test]
@@ -355,4 +198,85 @@ fn every_line_reaches_an_echo_server_that_crashes_and_comes_back() {
     }
     assert!(err.contains("reconnecting in"), "{err}");
     assert!(err.matches("weft: connected").count() >= 2, "{err}");
+}
+
+/// The JSON objects `weft connect --jsonl` printed, one a line.
+fn events(output: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
+        .collect()
+}
+
+#[test]
+fn jsonl_reports_every_event_and_frame_as_one_object_a_line() {
+    let server = Server::start(&[]);
+    let output = connect(&["--jsonl", "-vv", &server.url("/")], "ünï\n".as_bytes());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let events = events(&output);
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            let kind = e["event"].as_str().unwrap();
+            let detail = match kind {
+                "state" => e["state"].as_str().unwrap(),
+                "frame" => e["direction"].as_str().unwrap(),
+                _ => e["type"].as_str().unwrap_or(""),
+            };
+            (kind, detail)
+        })
+        .collect();
+    // Our close goes out before the echo of the line comes back, or after.
+    let sent = kinds.iter().filter(|k| **k == ("frame", "sent")).count();
+    let received = kinds
+        .iter()
+        .filter(|k| **k == ("frame", "received"))
+        .count();
+    assert_eq!((sent, received), (2, 2), "{kinds:?}");
+    assert_eq!(kinds[0], ("state", "connecting"));
+    assert_eq!(kinds[1], ("state", "open"));
+    assert!(kinds.contains(&("message", "text")), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&("state", "closed")));
+
+    let message = events.iter().find(|e| e["event"] == "message").unwrap();
+    assert_eq!(message["data"], "ünï");
+    let open = &events[1];
+    assert_eq!(open["status"], 101);
+    assert_eq!(open["extensions"][0], "permessage-deflate");
+    let closed = events.last().unwrap();
+    assert_eq!(closed["code"], 1000);
+    assert_eq!(closed["clean"], true);
+    assert_eq!(closed["exit"], 0);
+    let close_frame = events
+        .iter()
+        .find(|e| e["event"] == "frame" && e["direction"] == "received" && e["opcode"] == "close")
+        .unwrap();
+    assert_eq!(close_frame["close_code"], 1000);
+    assert_eq!(close_frame["fin"], true);
+    assert_eq!(close_frame["masked"], false);
+    assert_eq!(close_frame["payload_len"], 2);
+    // Every object has its time, and times do not go back.
+    let times: Vec<f64> = events.iter().map(|e| e["t"].as_f64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+}
+
+#[test]
+fn jsonl_reports_a_failure_with_its_class_and_exit_code() {
+    let response = "HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\nX-Why: origin\r\n\r\nnot ok";
+    let addr = respond_once(response.as_bytes().to_vec());
+    let output = connect(&["--jsonl", &format!("ws://{addr}/")], b"");
+    assert_eq!(output.status.code(), Some(5));
+    let events = events(&output);
+    let error = events.last().unwrap();
+    assert_eq!(error["event"], "error");
+    assert_eq!(error["class"], "refused");
+    assert_eq!(error["exit"], 5);
+    assert_eq!(error["status"], 403);
+    assert_eq!(error["body"], "not ok");
+    assert!(error["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h[0] == "X-Why" && h[1] == "origin"));
 }

@@ -1,0 +1,124 @@
+//! What the tests of the `weft` binary share: the binary run as a user
+//! runs it, `weft serve` on a free port, `weft connect` with its stdin.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const WEFT: &str = env!("CARGO_BIN_EXE_weft");
+
+/// `weft serve` on a free port, running until dropped (or interrupted).
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Server {
+    pub fn start(flags: &[&str]) -> Server {
+        Server::start_on("127.0.0.1:0", flags)
+    }
+
+    pub fn start_on(addr: &str, flags: &[&str]) -> Server {
+        let mut child = Command::new(WEFT)
+            .args(["serve", addr])
+            .args(flags)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ws://")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .unwrap();
+        Server { child, addr }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    /// Ctrl-C, then the exit status and what it wrote to stderr.
+    pub fn interrupt(mut self) -> (i32, String) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = wait(&mut self.child, Duration::from_secs(20));
+        let mut stderr = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (status, stderr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits for `child` to exit within `limit`; its exit code.
+pub fn wait(child: &mut Child, limit: Duration) -> i32 {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().expect("exited, not killed");
+        }
+        assert!(Instant::now() < deadline, "weft did not exit in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `weft connect ARGS` with `input` on stdin, to its end.
+pub fn connect(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(WEFT)
+        .arg("connect")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `weft connect URL` with stdin left open: a client that stays connected.
+pub fn connect_and_hold(args: &[&str]) -> (Child, ChildStdin) {
+    let mut child = Command::new(WEFT)
+        .arg("connect")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // An echo proves the connection is up.
+    stdin.write_all(b"up?\n").unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "up?\n");
+    (child, stdin)
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
