@@ -2,11 +2,65 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::Duration;
 
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use weft_test_support::test_cert;
+use weft_tokio::{CloseCode, MaybeTlsStream, Message, WebSocketStream};
+
 use support::*;
+
+type Client = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket client of `url`, as a library user has one.
+async fn client(url: &str) -> Client {
+    weft_tokio::connect(url).await.unwrap().0
+}
+
+/// The next data message, within 10 s.
+async fn next_data(ws: &mut Client) -> Message {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message in time")
+            .expect("the connection is open")
+            .unwrap();
+        if message.is_data() {
+            return message;
+        }
+    }
+}
+
+/// The next chat event, as JSON.
+async fn next_event(ws: &mut Client) -> Value {
+    match next_data(ws).await {
+        Message::Text(text) => serde_json::from_str(&text).unwrap(),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn say(ws: &mut Client, value: Value) {
+    ws.send(Message::text(value.to_string())).await.unwrap();
+}
+
+/// A plain HTTP request, and the whole answer.
+fn http(server: &Server, request: &str) -> String {
+    let mut tcp = TcpStream::connect(server.addr).unwrap();
+    tcp.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
 
 #[test]
 fn an_origin_not_allowed_is_refused_with_403() {
@@ -50,4 +104,202 @@ fn ctrl_c_closes_every_connection_with_1001_and_exits_0() {
         .read_to_string(&mut out)
         .unwrap();
     assert!(out.contains("1001"), "{out}");
+}
+
+#[test]
+fn broadcast_sends_each_message_to_every_other_client() {
+    let server = Server::start(&["--broadcast"]);
+    runtime().block_on(async {
+        let mut a = client(&server.url("/")).await;
+        let mut b = client(&server.url("/")).await;
+        let mut c = client(&server.url("/")).await;
+        // Joined: each is heard by the others.
+        a.send(Message::text("from a ✓")).await.unwrap();
+        assert_eq!(next_data(&mut b).await, Message::text("from a ✓"));
+        assert_eq!(next_data(&mut c).await, Message::text("from a ✓"));
+        b.send(Message::binary(vec![0, 255])).await.unwrap();
+        // a's next message is b's: its own was not sent back to it.
+        assert_eq!(next_data(&mut a).await, Message::binary(vec![0, 255]));
+        assert_eq!(next_data(&mut c).await, Message::binary(vec![0, 255]));
+    });
+}
+
+#[test]
+fn a_broadcast_client_that_cannot_keep_up_is_closed_with_1013_and_the_others_get_everything() {
+    let server = Server::start(&["--broadcast", "--send-queue", "8", "--no-deflate"]);
+    runtime().block_on(async {
+        let mut sender = client(&server.url("/")).await;
+        let mut fast = client(&server.url("/")).await;
+        // Reads nothing until the end: its socket buffers fill, then its
+        // queue of 8.
+        let mut slow = client(&server.url("/")).await;
+        let big = vec![7u8; 64 * 1024];
+        let count = 400;
+        // In step: the fast one has each message before the next is sent,
+        // so that it keeps up whatever the machine's speed.
+        for i in 0..count {
+            let mut data = big.clone();
+            data[0] = i as u8;
+            sender.send(Message::binary(data)).await.unwrap();
+            match next_data(&mut fast).await {
+                Message::Binary(data) => assert_eq!(data[0], i as u8),
+                other => panic!("{other:?}"),
+            }
+        }
+        // The slow one gets what was queued for it, then the close.
+        let mut received = 0;
+        loop {
+            match slow.next().await {
+                Some(Ok(Message::Binary(_))) => received += 1,
+                Some(Ok(Message::Close(frame))) => {
+                    let frame = frame.unwrap();
+                    assert_eq!(frame.code, CloseCode::TRY_AGAIN_LATER);
+                    assert!(frame.reason.contains("too slow"), "{}", frame.reason);
+                    break;
+                }
+                other => panic!("{other:?} after {received} messages"),
+            }
+        }
+        assert!(received < count, "{received}");
+    });
+}
+
+#[test]
+fn chat_serves_its_page_and_plain_http_gets_ordinary_answers() {
+    let server = Server::start(&["--chat"]);
+    let page = http(&server, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert!(
+        page.contains("Content-Type: text/html; charset=utf-8"),
+        "{page}"
+    );
+    assert!(page.contains("chat.js"), "{page}");
+    let script = http(&server, "GET /chat.js?v=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(script.contains("text/javascript"), "{script}");
+    assert!(script.contains("WebSocket"), "{script}");
+    let head = http(&server, "HEAD /chat.css HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(
+        head.starts_with("HTTP/1.1 200 OK\r\n") && head.ends_with("\r\n\r\n"),
+        "{head}"
+    );
+    let missing = http(&server, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(missing.starts_with("HTTP/1.1 404 "), "{missing}");
+    let post = http(
+        &server,
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert!(
+        post.starts_with("HTTP/1.1 405 ") && post.contains("Allow: GET, HEAD"),
+        "{post}"
+    );
+    let plain = http(&server, "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(
+        plain.starts_with("HTTP/1.1 426 ") && plain.contains("Upgrade: websocket"),
+        "{plain}"
+    );
+    // A WebSocket anywhere but /ws: 404, as weft connect reports it.
+    let output = connect(&[&server.url("/elsewhere")], b"");
+    assert_eq!(output.status.code(), Some(5));
+    assert!(stderr(&output).contains("404"), "{}", stderr(&output));
+}
+
+#[test]
+fn chat_members_hear_each_other_and_newcomers_get_the_history() {
+    let server = Server::start(&["--chat"]);
+    runtime().block_on(async {
+        let mut ada = client(&server.url("/ws")).await;
+        // Before joining, only a join is understood.
+        say(&mut ada, serde_json::json!({"type": "say", "text": "hi"})).await;
+        assert_eq!(next_event(&mut ada).await["type"], "error");
+        say(&mut ada, serde_json::json!({"type": "join", "nick": "ada"})).await;
+        let welcome = next_event(&mut ada).await;
+        assert_eq!(welcome["type"], "welcome");
+        assert_eq!(welcome["history"], serde_json::json!([]));
+        say(
+            &mut ada,
+            serde_json::json!({"type": "say", "text": "héllo ✓ 🚀"}),
+        )
+        .await;
+        let echo = next_event(&mut ada).await;
+        assert_eq!(
+            (&echo["nick"], &echo["text"]),
+            (&"ada".into(), &"héllo ✓ 🚀".into())
+        );
+
+        let mut bob = client(&server.url("/ws")).await;
+        say(&mut bob, serde_json::json!({"type": "join", "nick": "bob"})).await;
+        let welcome = next_event(&mut bob).await;
+        assert_eq!(welcome["history"][0]["text"], "héllo ✓ 🚀");
+        assert_eq!(welcome["online"], serde_json::json!(["ada", "bob"]));
+        let joined = next_event(&mut ada).await;
+        assert_eq!(
+            (&joined["type"], &joined["nick"]),
+            (&"join".into(), &"bob".into())
+        );
+        say(
+            &mut bob,
+            serde_json::json!({"type": "say", "text": "hi ada"}),
+        )
+        .await;
+        assert_eq!(next_event(&mut ada).await["text"], "hi ada");
+        assert_eq!(next_event(&mut bob).await["text"], "hi ada");
+        bob.close().await.unwrap();
+        let left = next_event(&mut ada).await;
+        assert_eq!(
+            (&left["type"], &left["nick"]),
+            (&"leave".into(), &"bob".into())
+        );
+    });
+}
+
+#[test]
+fn static_files_are_served_beside_the_websocket_and_nothing_outside_their_directory() {
+    let dir = std::env::temp_dir().join(format!("weft-static-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("public")).unwrap();
+    std::fs::write(dir.join("public/hello.txt"), "héllo\n").unwrap();
+    std::fs::write(dir.join("secret.txt"), "secret").unwrap();
+    let public = dir.join("public");
+    let server = Server::start(&["--static", public.to_str().unwrap()]);
+    let file = http(&server, "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(file.starts_with("HTTP/1.1 200 OK\r\n"), "{file}");
+    assert!(file.contains("Content-Type: text/plain"), "{file}");
+    assert!(file.ends_with("\r\n\r\nhéllo\n"), "{file}");
+    for path in ["/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt"] {
+        let answer = http(&server, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"));
+        assert!(answer.starts_with("HTTP/1.1 404 "), "{path}: {answer}");
+        assert!(!answer.contains("secret"), "{path}: {answer}");
+    }
+    // The WebSocket still echoes on the same port.
+    let output = connect(&[&server.url("/")], b"echo me\n");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(output.stdout, b"echo me\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn cert_and_key_serve_wss() {
+    let cert = test_cert();
+    let dir = std::env::temp_dir().join(format!("weft-wss-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, &cert.cert_pem).unwrap();
+    std::fs::write(&key_file, &cert.key_pem).unwrap();
+    let server = Server::start(&[
+        "--cert",
+        cert_file.to_str().unwrap(),
+        "--key",
+        key_file.to_str().unwrap(),
+    ]);
+    assert_eq!(server.scheme, "wss");
+    let url = format!("wss://localhost:{}/", server.addr.port());
+    let output = connect(
+        &["--ca", cert_file.to_str().unwrap(), &url],
+        "sécurité\n".as_bytes(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(output.stdout, "sécurité\n".as_bytes());
+    // Without trusting the certificate: a TLS failure.
+    let output = connect(&[&url], b"");
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

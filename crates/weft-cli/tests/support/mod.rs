@@ -14,6 +14,8 @@ pub const WEFT: &str = env!("CARGO_BIN_EXE_weft");
 pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
+    /// ws or wss.
+    pub scheme: String,
 }
 
 impl Server {
@@ -33,13 +35,16 @@ impl Server {
         BufReader::new(child.stdout.as_mut().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let addr = line
+        let (scheme, addr) = line
             .trim()
-            .strip_prefix("listening on ws://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .unwrap();
-        Server { child, addr }
+            .strip_prefix("listening on ")
+            .and_then(|url| url.split_once("://"))
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        Server {
+            scheme: scheme.to_owned(),
+            addr: addr.parse().unwrap(),
+            child,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,360 @@
+// Weft chat: a browser client that reconnects by itself.
+//
+// One WebSocket at /ws carries JSON text messages:
+//   to the server    {"type":"join","nick":"ada"}   first, after every (re)connection
+//                    {"type":"say","text":"hello"}
+//   from the server  {"type":"welcome","nick","history":[{nick,text,time}],"online":[nick]}
+//                    {"type":"message","nick","text","time"}   every message, our own too
+//                    {"type":"join","nick","time"}, {"type":"leave","nick","time"}
+//                    {"type":"error","text"}
+//
+// Reconnection: when the connection drops, the page waits and tries again,
+// with exponential backoff (0.5 s, 1 s, 2 s, ... up to 10 s) and jitter, so
+// that many pages cut off together do not all come back at the same
+// instant. The delay starts again from 0.5 s once a connection has stayed
+// up for a while; a server that accepts and then drops at once is not
+// hammered. After each reconnection the page joins again with the same
+// nickname, and the welcome's history replaces the messages shown, so
+// nothing is shown twice.
+//
+// While disconnected the send form is disabled. What is being typed stays
+// in the box and can be sent once connected again. Nothing is queued: a
+// message is sent only on an open connection, and the server's echo of it
+// is the confirmation that it arrived (one sent just as the connection
+// drops may be lost; it is then missing from the history after the
+// reconnection).
+//
+// User data is only ever inserted with textContent, never as HTML.
+
+'use strict';
+
+const MAX_NICK_CHARS = 32;
+const MAX_TEXT_CHARS = 4000;
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 10_000;
+const STABLE_AFTER_MS = 5_000;    // an open connection this old resets the backoff
+const NEAR_BOTTOM_PX = 80;        // closer than this to the end counts as "at the end"
+const NICK_KEY = 'weft-chat.nick';
+
+const ui = {
+  status: document.getElementById('status'),
+  joinView: document.getElementById('join-view'),
+  nickForm: document.getElementById('nick-form'),
+  nick: document.getElementById('nick'),
+  nickError: document.getElementById('nick-error'),
+  chatView: document.getElementById('chat-view'),
+  messages: document.getElementById('messages'),
+  online: document.getElementById('online'),
+  onlineCount: document.getElementById('online-count'),
+  sendForm: document.getElementById('send-form'),
+  text: document.getElementById('text'),
+  sendButton: document.querySelector('#send-form button'),
+};
+
+const chat = {
+  nick: null,          // our nickname, once chosen
+  socket: null,        // the current WebSocket, if any
+  welcomed: false,     // the server accepted our join on the current socket
+  everOpened: false,   // some connection has been open before (for the status text)
+  retries: 0,          // failed attempts since the last stable connection
+  retryAt: 0,          // when the next attempt is due (ms since the epoch)
+  retryTimer: 0,
+  countdownTimer: 0,
+  stableTimer: 0,
+  online: [],          // nicknames online; may repeat (one per connection)
+  refocus: false,      // give the message box the focus when it is enabled again
+};
+
+// ---------------------------------------------------------------- status
+
+const STATUS_TEXT = {
+  connecting: 'Connecting…',
+  open: 'Connected',
+  reconnecting: 'Reconnecting…',
+  closed: 'Not connected',
+};
+
+// Shows the state and enables the send form only while connected. The
+// message box loses the focus while disabled; it gets it back afterwards.
+function setStatus(state, text = STATUS_TEXT[state]) {
+  if (ui.status.dataset.state !== state) ui.status.dataset.state = state;
+  if (ui.status.textContent !== text) ui.status.textContent = text;
+  const connected = state === 'open';
+  if (!connected && document.activeElement === ui.text) chat.refocus = true;
+  ui.text.disabled = !connected;
+  ui.sendButton.disabled = !connected;
+  if (connected && chat.refocus && !ui.chatView.hidden) {
+    chat.refocus = false;
+    ui.text.focus();
+  }
+}
+
+// ------------------------------------------------------------ connection
+
+function socketUrl() {
+  return (location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + '/ws';
+}
+
+function connect() {
+  clearRetry();
+  setStatus(chat.everOpened || chat.retries > 0 ? 'reconnecting' : 'connecting');
+
+  const socket = new WebSocket(socketUrl());
+  chat.socket = socket;
+  chat.welcomed = false;
+
+  socket.addEventListener('open', () => {
+    send({ type: 'join', nick: chat.nick });
+  });
+
+  socket.addEventListener('message', (event) => {
+    let data;
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      console.warn('chat: ignoring a message that is not JSON', event.data);
+      return;
+    }
+    handle(data);
+  });
+
+  // 'error' is always followed by 'close', which does the work.
+  socket.addEventListener('close', () => {
+    if (chat.socket !== socket) return;   // a socket we have already let go of
+    chat.socket = null;
+    chat.welcomed = false;
+    clearTimeout(chat.stableTimer);
+    scheduleRetry();
+  });
+}
+
+function send(message) {
+  if (chat.socket && chat.socket.readyState === WebSocket.OPEN) {
+    chat.socket.send(JSON.stringify(message));
+    return true;
+  }
+  return false;
+}
+
+// The delay before attempt n (0-based): RETRY_FIRST_MS doubled n times, at
+// most RETRY_MAX_MS, then a random point in its upper half.
+function retryDelay(n) {
+  const ceiling = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** n);
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+function scheduleRetry() {
+  clearRetry();
+  const delay = retryDelay(chat.retries);
+  chat.retries += 1;
+  chat.retryAt = Date.now() + delay;
+  chat.retryTimer = setTimeout(connect, delay);
+  showCountdown();
+  chat.countdownTimer = setInterval(showCountdown, 250);
+}
+
+function showCountdown() {
+  const seconds = Math.max(1, Math.ceil((chat.retryAt - Date.now()) / 1000));
+  setStatus('reconnecting', `Reconnecting in ${seconds} s…`);
+}
+
+function clearRetry() {
+  clearTimeout(chat.retryTimer);
+  clearInterval(chat.countdownTimer);
+  chat.retryTimer = 0;
+  chat.countdownTimer = 0;
+}
+
+// Stops for good (the server refused our nickname): no more attempts.
+function disconnect() {
+  clearRetry();
+  clearTimeout(chat.stableTimer);
+  const socket = chat.socket;
+  chat.socket = null;
+  if (socket) socket.close();
+  setStatus('closed');
+}
+
+// When the network comes back, do not wait for the rest of the delay.
+window.addEventListener('online', () => {
+  if (chat.retryTimer) connect();
+});
+
+// ---------------------------------------------------- messages from the server
+
+function handle(data) {
+  switch (data.type) {
+    case 'welcome':
+      chat.welcomed = true;
+      chat.everOpened = true;
+      chat.nick = data.nick || chat.nick;
+      clearTimeout(chat.stableTimer);
+      chat.stableTimer = setTimeout(() => { chat.retries = 0; }, STABLE_AFTER_MS);
+      setStatus('open');
+      showHistory(Array.isArray(data.history) ? data.history : []);
+      setOnline(Array.isArray(data.online) ? data.online : []);
+      break;
+    case 'message':
+      addItem(messageItem(data), { force: data.nick === chat.nick });
+      break;
+    case 'join':
+      addItem(noticeItem(`${data.nick} joined`, data.time));
+      setOnline([...chat.online, data.nick]);
+      break;
+    case 'leave': {
+      addItem(noticeItem(`${data.nick} left`, data.time));
+      const i = chat.online.indexOf(data.nick);
+      if (i >= 0) setOnline(chat.online.filter((_, j) => j !== i));
+      break;
+    }
+    case 'error':
+      if (chat.welcomed) {
+        addItem(noticeItem(data.text, Date.now(), 'error'), { force: true });
+      } else {
+        // Before the welcome an error is about the join: back to the form.
+        disconnect();
+        showJoin(data.text || 'The server refused this nickname.');
+      }
+      break;
+    default:
+      console.warn('chat: ignoring a message of unknown type', data);
+  }
+}
+
+// ------------------------------------------------------------ rendering
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function timeItem(time) {
+  const date = new Date(Number.isFinite(time) ? time : Date.now());
+  const node = el('time', 'time', date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }));
+  node.dateTime = date.toISOString();
+  node.title = date.toLocaleString();
+  return node;
+}
+
+// A stable hue for each nickname, so that a name keeps its colour.
+function hue(nick) {
+  let h = 0;
+  for (const ch of String(nick)) h = (h * 31 + ch.codePointAt(0)) % 360;
+  return h;
+}
+
+function messageItem({ nick, text, time }) {
+  const li = el('li', 'message');
+  if (nick === chat.nick) li.classList.add('own');
+  const name = el('span', 'nick', nick);
+  name.style.setProperty('--hue', hue(nick));
+  const meta = el('div', 'meta');
+  meta.append(name, timeItem(time));
+  li.append(meta, el('div', 'text', text));
+  return li;
+}
+
+function noticeItem(text, time, kind) {
+  const li = el('li', kind ? `notice ${kind}` : 'notice');
+  li.append(el('span', 'text', text), ' ', timeItem(time));
+  return li;
+}
+
+function isNearBottom() {
+  const list = ui.messages;
+  return list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_BOTTOM_PX;
+}
+
+function scrollToEnd() {
+  ui.messages.scrollTop = ui.messages.scrollHeight;
+}
+
+// Appends an item and follows it, unless the reader has scrolled up to
+// read older messages (force: follow anyway, as for our own messages).
+function addItem(li, { force = false } = {}) {
+  const follow = force || isNearBottom();
+  ui.messages.append(li);
+  if (follow) scrollToEnd();
+}
+
+function showHistory(history) {
+  ui.messages.replaceChildren(...history.map(messageItem));
+  scrollToEnd();
+}
+
+function setOnline(nicks) {
+  chat.online = nicks;
+  const names = [...new Set(nicks)].sort((a, b) => a.localeCompare(b));
+  ui.online.replaceChildren(...names.map((nick) => el('li', nick === chat.nick ? 'me' : '', nick)));
+  ui.onlineCount.textContent = String(names.length);
+}
+
+// ----------------------------------------------------------------- views
+
+function showJoin(error) {
+  ui.chatView.hidden = true;
+  ui.joinView.hidden = false;
+  ui.nickError.textContent = error || '';
+  ui.nickError.hidden = !error;
+  ui.nick.focus();
+}
+
+function showChat() {
+  ui.joinView.hidden = true;
+  ui.chatView.hidden = false;
+  ui.messages.replaceChildren();
+  chat.refocus = true;   // the box is enabled once the server welcomes us
+}
+
+function loadNick() {
+  try {
+    return localStorage.getItem(NICK_KEY) || '';
+  } catch {
+    return '';   // storage may be disabled
+  }
+}
+
+function saveNick(nick) {
+  try {
+    localStorage.setItem(NICK_KEY, nick);
+  } catch {
+    // Not remembered then; the chat works all the same.
+  }
+}
+
+ui.nickForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const nick = ui.nick.value.trim();
+  const length = [...nick].length;
+  if (length === 0 || length > MAX_NICK_CHARS) {
+    showJoin(`A nickname has 1 to ${MAX_NICK_CHARS} characters.`);
+    return;
+  }
+  saveNick(nick);
+  chat.nick = nick;
+  chat.retries = 0;
+  chat.everOpened = false;
+  showChat();
+  connect();
+});
+
+ui.sendForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const text = ui.text.value;
+  if (text.trim() === '') return;
+  if ([...text].length > MAX_TEXT_CHARS) {
+    addItem(noticeItem(`A message has at most ${MAX_TEXT_CHARS} characters.`, Date.now(), 'error'),
+      { force: true });
+    return;
+  }
+  if (send({ type: 'say', text })) {
+    ui.text.value = '';
+  }
+  ui.text.focus();
+});
+
+ui.nick.value = loadNick();
+setStatus('closed');
+showJoin();

@@ -1,0 +1,173 @@
+//! `weft serve ADDR`: an echo server (the default), a broadcast server or
+//! a chat room with its web page, over ws:// or wss://, with the checks a
+//! public one needs (allowed origins, a connection limit, a message size
+//! limit), that closes every connection with 1001 on Ctrl-C.
+
+mod chat;
+mod connection;
+mod hub;
+mod request_head;
+mod site;
+mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+use weft_tokio::Config;
+
+use crate::exit::Exit;
+use chat::Room;
+use hub::Hub;
+use site::Site;
+
+/// `weft serve`'s arguments.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// The address to listen on, such as 127.0.0.1:9001 (port 0: any free port).
+    addr: SocketAddr,
+    /// Echo text and binary messages (the default).
+    #[arg(long, conflicts_with_all = ["broadcast", "chat"])]
+    echo: bool,
+    /// Send each message to every other client. A client that cannot keep
+    /// up (its queue of --send-queue messages full) is closed with 1013.
+    #[arg(long, conflicts_with = "chat")]
+    broadcast: bool,
+    /// A chat room: its web page at /, its WebSocket at /ws.
+    #[arg(long)]
+    chat: bool,
+    /// Serve the files of DIR to plain HTTP requests.
+    #[arg(long = "static", value_name = "DIR")]
+    static_dir: Option<PathBuf>,
+    /// A PEM certificate chain: serve wss:// (with --key).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// The PEM private key of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
+    /// The most connections at once; more are refused with 503.
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
+    /// An Origin allowed to connect (repeatable); a request from a browser
+    /// with any other Origin is refused with 403. Default: any.
+    #[arg(long = "allowed-origin", value_name = "O")]
+    allowed_origins: Vec<String>,
+    /// The largest message accepted, in bytes (default 64 MiB); a larger one
+    /// fails its connection with 1009.
+    #[arg(long, value_name = "BYTES")]
+    max_message_size: Option<usize>,
+    /// With --broadcast or --chat: the messages queued for one client
+    /// before it counts as too slow and is closed with 1013.
+    #[arg(long, value_name = "N", default_value_t = hub::DEFAULT_QUEUE)]
+    send_queue: usize,
+    /// Do not accept permessage-deflate.
+    #[arg(long)]
+    no_deflate: bool,
+}
+
+/// What the server does with each connection's messages.
+pub(crate) enum Mode {
+    /// Sends each back.
+    Echo,
+    /// Sends each to every other client.
+    Broadcast(Mutex<Hub>),
+    /// The chat room.
+    Chat(Mutex<Room>),
+}
+
+/// What every connection's task needs.
+pub(crate) struct Settings {
+    config: Config,
+    allowed_origins: Vec<String>,
+    slots: Option<Arc<Semaphore>>,
+    mode: Mode,
+    site: Site,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// Runs `weft serve` until Ctrl-C.
+pub(crate) async fn run(args: ServeArgs) -> Exit {
+    let tls = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => match tls::acceptor(cert, key) {
+            Ok(acceptor) => Some(acceptor),
+            Err(e) => {
+                eprintln!("weft: {e}");
+                return Exit::Usage;
+            }
+        },
+        _ => None,
+    };
+    if let Some(dir) = &args.static_dir {
+        if !dir.is_dir() {
+            eprintln!("weft: --static {}: not a directory", dir.display());
+            return Exit::Usage;
+        }
+    }
+    let listener = match TcpListener::bind(args.addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("weft: cannot listen on {}: {e}", args.addr);
+            return Exit::Other;
+        }
+    };
+    let local = listener.local_addr().unwrap_or(args.addr);
+    let mut config = weft_io::default_config();
+    if args.no_deflate {
+        config = config.deflate(None);
+    }
+    if let Some(max) = args.max_message_size {
+        config = config.max_message_size(max).max_frame_size(max);
+    }
+    let mode = if args.chat {
+        Mode::Chat(Mutex::new(Room::new(args.send_queue)))
+    } else if args.broadcast {
+        Mode::Broadcast(Mutex::new(Hub::new(args.send_queue)))
+    } else {
+        Mode::Echo
+    };
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
+    let settings = Arc::new(Settings {
+        config,
+        allowed_origins: args.allowed_origins,
+        slots: args.max_connections.map(|n| Arc::new(Semaphore::new(n))),
+        mode,
+        site: Site {
+            chat: args.chat,
+            static_dir: args.static_dir,
+        },
+        tls,
+    });
+    println!("listening on {scheme}://{local}");
+    if args.chat {
+        let page = if scheme == "wss" { "https" } else { "http" };
+        eprintln!("weft: the chat page is at {page}://{local}/");
+    }
+    let (shutdown, stopping) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, peer)) => {
+                    let task = connection::serve(tcp, peer, settings.clone(), stopping.clone());
+                    connections.spawn(task);
+                }
+                Err(e) => eprintln!("weft: accept failed: {e}"),
+            },
+            // Finished connections are collected as they end.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = &mut ctrl_c => break,
+        }
+    }
+    eprintln!(
+        "weft: shutting down: closing {} connections with 1001",
+        connections.len()
+    );
+    let _ = shutdown.send(true);
+    while connections.join_next().await.is_some() {}
+    Exit::Ok
+}
