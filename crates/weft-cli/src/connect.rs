@@ -2,8 +2,6 @@
 //! on its own line, a clean close at the end of stdin.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
-use std::time::Duration;
 
 use bytes::Bytes;
 use clap::ArgAction;
@@ -12,8 +10,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use weft_io::{ClientOptions, Error};
 use weft_tokio::{Acceptance, CloseCode, CloseFrame, Message};
 
+use crate::client_flags::{seconds, ClientFlags};
 use crate::exit::Exit;
-use crate::{client_tls, hex, jsonl};
+use crate::{hex, jsonl};
 
 /// `weft connect`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -29,34 +28,14 @@ pub(crate) struct ConnectArgs {
     /// Print received binary messages as raw bytes instead of hex.
     #[arg(long)]
     raw: bool,
-    /// A request header, 'Name: value' (repeatable).
-    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
-    headers: Vec<String>,
-    /// A subprotocol to offer (repeatable, most preferred first).
-    #[arg(long = "subprotocol", value_name = "P")]
-    subprotocols: Vec<String>,
-    /// The Origin header.
-    #[arg(long, value_name = "O")]
-    origin: Option<String>,
-    /// Do not offer permessage-deflate.
-    #[arg(long)]
-    no_deflate: bool,
+    #[command(flatten)]
+    pub(crate) client: ClientFlags,
     /// Seconds of silence before a keepalive ping (0: none; default 20).
     #[arg(long, value_name = "S")]
     ping_interval: Option<f64>,
     /// Seconds a keepalive ping's pong may take (default 20).
     #[arg(long, value_name = "S")]
     ping_timeout: Option<f64>,
-    /// Trust the certificates in this PEM file (a private CA, a test certificate).
-    #[arg(long, value_name = "FILE")]
-    ca: Option<PathBuf>,
-    /// Do not verify the server's certificate (the connection is encrypted,
-    /// its peer unauthenticated).
-    #[arg(long)]
-    insecure: bool,
-    /// Seconds the TCP connect may take (default 10).
-    #[arg(long, value_name = "S")]
-    connect_timeout: Option<f64>,
     /// -v: the handshake on stderr; -vv: and a line per frame each way.
     #[arg(short, long, action = ArgAction::Count)]
     pub(crate) verbose: u8,
@@ -84,18 +63,10 @@ pub(crate) struct ConnectArgs {
     pub(crate) max_attempts: Option<u32>,
 }
 
-/// Seconds from the command line as a duration.
-pub(crate) fn seconds(flag: &str, s: f64) -> Result<Duration, String> {
-    Duration::try_from_secs_f64(s).map_err(|_| format!("--{flag} {s}: not a number of seconds"))
-}
-
 impl ConnectArgs {
     /// The client options the flags describe.
     pub(crate) fn options(&self) -> Result<ClientOptions, String> {
-        let mut config = weft_io::default_config();
-        if self.no_deflate {
-            config = config.deflate(None);
-        }
+        let config = weft_io::default_config();
         let interval = match self.ping_interval {
             Some(0.0) => None,
             Some(s) => Some(seconds("ping-interval", s)?),
@@ -105,30 +76,8 @@ impl ConnectArgs {
             Some(s) => seconds("ping-timeout", s)?,
             None => config.pong_timeout,
         };
-        config = config.keepalive(interval, timeout);
-        let mut options = ClientOptions::new().config(config);
-        for header in &self.headers {
-            let (name, value) = header
-                .split_once(':')
-                .ok_or_else(|| format!("-H {header:?}: expected 'Name: value'"))?;
-            options = options.header(name.trim(), value.trim());
-        }
-        for protocol in &self.subprotocols {
-            options = options.subprotocol(protocol.clone());
-        }
-        if let Some(origin) = &self.origin {
-            options = options.origin(origin.clone());
-        }
-        if let Some(s) = self.connect_timeout {
-            options = options.connect_timeout(Some(seconds("connect-timeout", s)?));
-        }
-        if self.insecure {
-            eprintln!("weft: --insecure: the server's certificate is not verified");
-        }
-        if let Some(tls) = client_tls::config(self.ca.as_deref(), self.insecure)? {
-            options = options.tls(tls);
-        }
-        Ok(options)
+        self.client
+            .connecting_options(config.keepalive(interval, timeout))
     }
 }
 

@@ -3,6 +3,8 @@
 //! ```text
 //! weft connect ws://127.0.0.1:9001/chat     # stdin lines out, messages in
 //! weft serve 127.0.0.1:9001                 # an echo server
+//! weft serve --chat 127.0.0.1:8080          # a chat page at http://127.0.0.1:8080/
+//! weft inspect wss://example.com/socket     # DNS, TCP, TLS, upgrade, ping, close
 //! ```
 //!
 //! Every failure prints the error's message and exits with the code of its
@@ -12,11 +14,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod client_flags;
 mod client_tls;
 mod connect;
 mod exit;
 mod frame_trace;
 mod hex;
+mod inspect;
 mod jsonl;
 mod reconnecting;
 mod serve;
@@ -35,7 +39,11 @@ struct Cli {
 enum Command {
     /// Connects to a ws:// or wss:// URL: stdin lines out, messages in.
     Connect(connect::ConnectArgs),
-    /// Serves WebSockets on ADDR: an echo server.
+    /// Diagnoses a WebSocket server step by step: DNS, TCP, TLS, the
+    /// upgrade, a ping, a clean close.
+    Inspect(inspect::InspectArgs),
+    /// Serves WebSockets on ADDR: echo, broadcast, or a chat room with its
+    /// web page.
     Serve(serve::ServeArgs),
 }
 
@@ -55,6 +63,7 @@ fn main() -> std::process::ExitCode {
     let code = runtime.block_on(async {
         match cli.command {
             Command::Connect(args) => connect::run(args).await,
+            Command::Inspect(args) => inspect::run(args).await,
             Command::Serve(args) => serve::run(args).await,
         }
     });

@@ -11,7 +11,8 @@ use weft_tokio::reconnect::{
 };
 use weft_tokio::Message;
 
-use crate::connect::{print_message, seconds, to_message, ConnectArgs};
+use crate::client_flags::seconds;
+use crate::connect::{print_message, to_message, ConnectArgs};
 use crate::exit::Exit;
 use crate::jsonl;
 use serde_json::json;

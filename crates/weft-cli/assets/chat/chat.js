@@ -15,7 +15,7 @@
 // up for a while; a server that accepts and then drops at once is not
 // hammered. After each reconnection the page joins again with the same
 // nickname, and the welcome's history replaces the messages shown, so
-// nothing is shown twice.
+// nothing is shown twice (a "Reconnected" notice follows it).
 //
 // While disconnected the send form is disabled. What is being typed stays
 // in the box and can be sent once connected again. Nothing is queued: a
@@ -108,6 +108,7 @@ function connect() {
   });
 
   socket.addEventListener('message', (event) => {
+    if (chat.socket !== socket) return;   // late news from a socket let go of
     let data;
     try {
       data = JSON.parse(event.data);
@@ -120,7 +121,7 @@ function connect() {
 
   // 'error' is always followed by 'close', which does the work.
   socket.addEventListener('close', () => {
-    if (chat.socket !== socket) return;   // a socket we have already let go of
+    if (chat.socket !== socket) return;   // a socket let go of on purpose
     chat.socket = null;
     chat.welcomed = false;
     clearTimeout(chat.stableTimer);
@@ -184,7 +185,8 @@ window.addEventListener('online', () => {
 
 function handle(data) {
   switch (data.type) {
-    case 'welcome':
+    case 'welcome': {
+      const again = chat.everOpened;
       chat.welcomed = true;
       chat.everOpened = true;
       chat.nick = data.nick || chat.nick;
@@ -193,7 +195,10 @@ function handle(data) {
       setStatus('open');
       showHistory(Array.isArray(data.history) ? data.history : []);
       setOnline(Array.isArray(data.online) ? data.online : []);
+      // The history has replaced what was shown; say why it may look different.
+      if (again) addItem(noticeItem('Reconnected', Date.now()), { force: true });
       break;
+    }
     case 'message':
       addItem(messageItem(data), { force: data.nick === chat.nick });
       break;
