@@ -80,6 +80,9 @@ async fn upgrade<S>(
         .and_then(|slots| slots.clone().try_acquire_owned().ok());
     let full = settings.slots.is_some() && permit.is_none();
     let chat = matches!(settings.mode, Mode::Chat(_));
+    // A broadcast client is a member from before its 101 is sent: once it
+    // sees the upgrade succeed, it hears every message sent after.
+    let mut membership = None;
     let accepted = weft_tokio::accept_with(stream, settings.config.clone(), |request| {
         if full {
             return Err(Reject::new(503).body("too many connections; try again later\n"));
@@ -95,17 +98,28 @@ async fn upgrade<S>(
                 Reject::new(404).body(format!("the chat's WebSocket is at {CHAT_SOCKET}\n"))
             );
         }
+        if let Mode::Broadcast(hub) = &settings.mode {
+            membership = Some(lock(hub).join());
+        }
         Ok(Accept::new())
     })
     .await;
-    let Ok(mut ws) = accepted else {
-        return;
+    let mut ws = match accepted {
+        Ok(ws) => ws,
+        Err(_) => {
+            if let (Mode::Broadcast(hub), Some(inbox)) = (&settings.mode, membership) {
+                lock(hub).leave(inbox.id);
+            }
+            return;
+        }
     };
     ws.record_peer(peer);
     match &settings.mode {
         Mode::Echo => echo(ws, stopping).await,
         Mode::Broadcast(hub) => {
-            let inbox = lock(hub).join();
+            let Some(inbox) = membership else {
+                return;
+            };
             let id = inbox.id;
             member(&mut ws, inbox, stopping, |message| {
                 if message.is_data() {
