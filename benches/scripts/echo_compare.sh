@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Echo throughput and latency of Weft beside tungstenite, fastwebsockets,
 # tokio-websockets and a raw TCP echo, measured with the closed-loop load
-# generator (benches/src/bin/loadgen.rs).
+# generator `weft bench` (crates/weft-cli).
 #
 # For every number of connections in CONNS and message size in SIZES, the
 # six servers run interleaved (A B C D E F, A B C D E F, ... ROUNDS times),
 # so that a slow spell on the machine hits every server alike. Each
-# measurement is a fresh server process plus one loadgen run of WARMUP +
+# measurement is a fresh server process plus one `weft bench` run of WARMUP +
 # DURATION seconds; the table gives, per server, the median over the rounds
 # of msgs/s, p50 and p99 round-trip times, and msgs/s as a ratio to the raw
-# TCP echo (which is loaded with `loadgen --raw`: S bytes out, S bytes back,
+# TCP echo (which is loaded with `weft bench tcp://...`: S bytes out, S bytes back,
 # no framing). With taskset (util-linux) the server runs on CPU_SERVER and
-# loadgen on CPU_LOAD, one core each.
+# the load generator on CPU_LOAD, one core each.
 #
 # The table goes to stdout and to target/echo_compare.md; progress goes to
-# stderr. Any loadgen error (a failed connection, a wrong echo, an unclean
+# stderr. Any load generator error (a failed connection, a wrong echo, an unclean
 # close) or a server that does not start stops the script with status 1.
 #
 #   benches/scripts/echo_compare.sh
@@ -56,18 +56,18 @@ die() {
   exit 1
 }
 
-cargo build --release -p weft-benches --examples --bins >&2
+cargo build --release -p weft-benches --examples -p weft-cli >&2
 
-LOADGEN="$TARGET_DIR/release/loadgen"
+WEFT="$TARGET_DIR/release/weft"
 EXAMPLES="$TARGET_DIR/release/examples"
-[ -x "$LOADGEN" ] || die "$LOADGEN was not built"
+[ -x "$WEFT" ] || die "$WEFT was not built"
 
 PIN_SERVER=()
 PIN_LOAD=()
 if command -v taskset >/dev/null 2>&1 && [ "$(nproc --all)" -gt "$CPU_LOAD" ] && [ "$(nproc --all)" -gt "$CPU_SERVER" ]; then
   PIN_SERVER=(taskset -c "$CPU_SERVER")
   PIN_LOAD=(taskset -c "$CPU_LOAD")
-  PINNING="server on CPU $CPU_SERVER, loadgen on CPU $CPU_LOAD (taskset)"
+  PINNING="server on CPU $CPU_SERVER, weft bench on CPU $CPU_LOAD (taskset)"
 else
   PINNING="not pinned (no taskset, or too few CPUs)"
   log "taskset unavailable: running unpinned"
@@ -112,15 +112,10 @@ stop_server() {
   SERVER_PID=""
 }
 
-# The value of field $1 in a loadgen summary line $2.
+# The value of field $1 in a `weft bench --json` line $2.
 field() {
-  local name=$1 line=$2 word
-  for word in $line; do
-    case $word in
-      "$name="*) echo "${word#*=}"; return ;;
-    esac
-  done
-  die "no $name in: $line"
+  python3 -c 'import json, sys; print(json.loads(sys.argv[2])[sys.argv[1]])' "$1" "$2" ||
+    die "no $1 in: $2"
 }
 
 # The median of the numbers given as arguments.
@@ -139,20 +134,20 @@ for conns in $CONNS; do
         IFS='|' read -r name example _ <<<"$entry"
         port=$((port + 1))
         if [ "$name" = raw_tcp ]; then
-          target=(--raw "127.0.0.1:$port")
+          target="tcp://127.0.0.1:$port"
         else
-          target=(--url "ws://127.0.0.1:$port/")
+          target="ws://127.0.0.1:$port/"
         fi
         start_server "$example" "$port"
         status=0
         : >"$WORK/load.out"
         : >"$WORK/load.err"
-        "${PIN_LOAD[@]}" "$LOADGEN" "${target[@]}" --conns "$conns" --size "$size" \
-          --duration "$DURATION" --warmup "$WARMUP" >"$WORK/load.out" 2>"$WORK/load.err" || status=$?
+        "${PIN_LOAD[@]}" "$WEFT" bench "$target" --conns "$conns" --size "$size" \
+          --duration "$DURATION" --warmup "$WARMUP" --json >"$WORK/load.out" 2>"$WORK/load.err" || status=$?
         stop_server
-        line=$(grep '^loadgen target=' "$WORK/load.out" || true)
+        line=$(grep '^{' "$WORK/load.out" || true)
         if [ "$status" -ne 0 ] || [ -z "$line" ] || [ "$(field errors "$line")" != 0 ]; then
-          log "loadgen against $name (conns=$conns size=$size) failed with status $status:"
+          log "weft bench against $name (conns=$conns size=$size) failed with status $status:"
           cat "$WORK/load.out" "$WORK/load.err" >&2
           log "server output:"
           tail -n 20 "$SERVER_LOG" >&2

@@ -5,8 +5,8 @@
 # per open connection that has done its handshake and then sits idle.
 #
 # Per server: start it (release build), read VmRSS from /proc/PID/status,
-# open COUNT connections with `loadgen --idle` (handshakes completed, then
-# nothing sent), wait until loadgen reports all of them open plus SETTLE
+# open COUNT connections with `weft bench --idle` (handshakes completed, then
+# nothing sent), wait until it reports all of them open plus SETTLE
 # seconds, read VmRSS again, stop both. The table gives
 # (after - before) / COUNT in bytes: the server's own state per connection
 # (buffers, the task, the socket's user-space side) plus whatever the
@@ -48,7 +48,7 @@ die() {
   exit 1
 }
 
-# Each connection takes a descriptor in the server and one in loadgen,
+# Each connection takes a descriptor in the server and one in weft bench,
 # each process within its own limit, which both inherit from here.
 ulimit -n "$(ulimit -Hn)"
 limit=$(ulimit -n)
@@ -56,11 +56,11 @@ if [ "$limit" != unlimited ] && [ "$limit" -lt $((COUNT + 100)) ]; then
   die "COUNT=$COUNT needs more file descriptors than the hard limit of $limit allows"
 fi
 
-cargo build --release -p weft-benches --examples --bins >&2
+cargo build --release -p weft-benches --examples -p weft-cli >&2
 
-LOADGEN="$TARGET_DIR/release/loadgen"
+WEFT="$TARGET_DIR/release/weft"
 EXAMPLES="$TARGET_DIR/release/examples"
-[ -x "$LOADGEN" ] || die "$LOADGEN was not built"
+[ -x "$WEFT" ] || die "$WEFT was not built"
 
 WORK=$(mktemp -d)
 SERVER_PID=""
@@ -112,25 +112,25 @@ for entry in "${SERVERS[@]}"; do
   before=$(rss_kib "$SERVER_PID")
 
   if [ "$name" = raw_tcp ]; then
-    target=(--raw "127.0.0.1:$port")
+    target="tcp://127.0.0.1:$port"
   else
-    target=(--url "ws://127.0.0.1:$port/")
+    target="ws://127.0.0.1:$port/"
   fi
   # Held far longer than needed; stopped below once measured.
-  "$LOADGEN" "${target[@]}" --idle --conns "$COUNT" --duration 3600 >"$load_out" 2>"$load_err" &
+  "$WEFT" bench "$target" --idle --conns "$COUNT" --duration 3600 >"$load_out" 2>"$load_err" &
   LOAD_PID=$!
   waited=0
-  until grep -q '^loadgen idle open=' "$load_out"; do
+  until grep -q '^idle open=' "$load_out"; do
     if ! kill -0 "$LOAD_PID" 2>/dev/null; then
       cat "$load_out" "$load_err" >&2
-      die "loadgen against $name exited before opening its connections"
+      die "weft bench against $name exited before opening its connections"
     fi
     waited=$((waited + 1))
-    [ "$waited" -le 2400 ] || die "loadgen against $name did not open $COUNT connections within 120 s"
+    [ "$waited" -le 2400 ] || die "weft bench against $name did not open $COUNT connections within 120 s"
     sleep 0.05
   done
-  opened=$(grep '^loadgen idle open=' "$load_out")
-  if [ "$opened" != "loadgen idle open=$COUNT errors=0" ]; then
+  opened=$(grep '^idle open=' "$load_out")
+  if [ "$opened" != "idle open=$COUNT errors=0" ]; then
     cat "$load_err" >&2
     die "against $name: $opened"
   fi
@@ -153,7 +153,7 @@ done
   echo "## Server memory per idle connection"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(uname -sr)); $COUNT connections"
-  echo "opened by \`loadgen --idle\` (handshake done, then silent), VmRSS read ${SETTLE} s after the last opened."
+  echo "opened by \`weft bench --idle\` (handshake done, then silent), VmRSS read ${SETTLE} s after the last opened."
   echo
   echo "| server | VmRSS before (KiB) | VmRSS with $COUNT idle (KiB) | bytes per connection |"
   echo "| --- | ---: | ---: | ---: |"

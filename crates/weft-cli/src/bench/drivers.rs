@@ -15,7 +15,7 @@ use weft_proto::handshake::{ClientHandshake, OutgoingRequest};
 use weft_proto::{CloseCode, Config, Connection, Event, Utf8Bytes};
 use weft_tokio::{ClientOptions, Message, OsRandom, WsUrl};
 
-use super::{Driver, Target};
+use super::args::{Driver, Target};
 
 /// The read buffer of a connection under load. Idle connections have none.
 const READ_BUF: usize = 64 * 1024;
