@@ -6,12 +6,12 @@ use std::io::{IsTerminal, Write};
 use bytes::Bytes;
 use clap::ArgAction;
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use weft_io::{ClientOptions, Error};
 use weft_tokio::{Acceptance, CloseCode, CloseFrame, Message};
 
 use crate::client_flags::{seconds, ClientFlags};
 use crate::exit::Exit;
+use crate::stdin_lines::StdinLines;
 use crate::{hex, jsonl};
 
 /// `weft connect`'s arguments.
@@ -124,23 +124,27 @@ pub(crate) async fn run(args: ConnectArgs) -> Exit {
     }
     let interactive = std::io::stdin().is_terminal();
     let (mut sender, mut receiver) = ws.split();
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut lines = StdinLines::new();
     let mut reading_stdin = true;
     loop {
         tokio::select! {
-            line = lines.next_line(), if reading_stdin => {
+            line = lines.next(), if reading_stdin => {
                 let outgoing = match line {
-                    Ok(Some(line)) => match to_message(&args, &line, interactive) {
+                    Some(line) => match to_message(&args, &line, interactive) {
                         Ok(Some(message)) => message,
                         Ok(None) => continue,
                         Err(e) => {
-                            eprintln!("weft: {e}");
+                            if interactive {
+                                eprintln!("weft: {e}");
+                            } else {
+                                lines.not_sent(&e);
+                            }
                             continue;
                         }
                     },
                     // The end of stdin (or a stdin that cannot be read):
                     // close cleanly and wait for the closing handshake.
-                    Ok(None) | Err(_) => {
+                    None => {
                         reading_stdin = false;
                         Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, "")))
                     }
@@ -170,7 +174,7 @@ pub(crate) async fn run(args: ConnectArgs) -> Exit {
         }
     }
     let reason = receiver.close_reason();
-    let exit = Exit::of_close(reason.as_ref());
+    let exit = lines.exit(Exit::of_close(reason.as_ref()));
     if args.jsonl {
         jsonl::closed(reason.as_ref(), exit);
     }
@@ -184,24 +188,23 @@ pub(crate) async fn run(args: ConnectArgs) -> Exit {
 }
 
 /// What a line of stdin is to send: a message, nothing (a command that was
-/// handled), or a mistake.
+/// handled), or why it cannot be sent.
 pub(crate) fn to_message(
     args: &ConnectArgs,
-    line: &str,
+    line: &[u8],
     interactive: bool,
 ) -> Result<Option<Message>, String> {
+    if args.binary && !args.hex {
+        return Ok(Some(Message::binary(line.to_vec())));
+    }
+    let line = std::str::from_utf8(line).map_err(|e| format!("not UTF-8 ({e})"))?;
     if interactive && line.starts_with('/') {
         return command(line);
     }
     if !args.binary {
         return Ok(Some(Message::text(line)));
     }
-    let bytes = if args.hex {
-        hex::decode(line)?
-    } else {
-        line.as_bytes().to_vec()
-    };
-    Ok(Some(Message::binary(bytes)))
+    Ok(Some(Message::binary(hex::decode(line)?)))
 }
 
 /// An interactive command: `/ping [text]`, `/close [code] [reason]`,

@@ -26,6 +26,7 @@ mod inspect;
 mod jsonl;
 mod reconnecting;
 mod serve;
+mod stdin_lines;
 
 use clap::{Parser, Subcommand};
 

@@ -4,7 +4,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::IsTerminal;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use weft_io::ClientOptions;
 use weft_tokio::reconnect::{
     self, ClientEvent, Disconnect, MessageId, ReconnectOptions, ReconnectPolicy,
@@ -15,6 +14,7 @@ use crate::client_flags::seconds;
 use crate::connect::{print_message, to_message, ConnectArgs};
 use crate::exit::Exit;
 use crate::jsonl;
+use crate::stdin_lines::StdinLines;
 use serde_json::json;
 
 /// The backoff policy the flags describe.
@@ -56,7 +56,7 @@ pub(crate) async fn run(args: ConnectArgs, options: ClientOptions) -> Exit {
         .reconnect(ReconnectOptions::new().policy(policy))
         .start();
     let interactive = std::io::stdin().is_terminal();
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut lines = StdinLines::new();
     let mut reading_stdin = true;
     // With --resend-until-echo: the ids of the messages sent and not yet
     // echoed, by payload (the same line twice waits for two echoes).
@@ -64,8 +64,8 @@ pub(crate) async fn run(args: ConnectArgs, options: ClientOptions) -> Exit {
     let mut waiting = 0usize;
     loop {
         tokio::select! {
-            line = lines.next_line(), if reading_stdin => match line {
-                Ok(Some(line)) => match to_message(&args, &line, interactive) {
+            line = lines.next(), if reading_stdin => match line {
+                Some(line) => match to_message(&args, &line, interactive) {
                     Ok(Some(Message::Close(frame))) => {
                         reading_stdin = false;
                         client.close(frame);
@@ -83,13 +83,14 @@ pub(crate) async fn run(args: ConnectArgs, options: ClientOptions) -> Exit {
                                 waiting += 1;
                             }
                             Ok(_) => {}
-                            Err(e) => eprintln!("weft: {e}"),
+                            Err(e) => lines.not_sent(&e.to_string()),
                         }
                     }
                     Ok(None) => {}
-                    Err(e) => eprintln!("weft: {e}"),
+                    Err(e) if interactive => eprintln!("weft: {e}"),
+                    Err(e) => lines.not_sent(&e),
                 },
-                Ok(None) | Err(_) => {
+                None => {
                     reading_stdin = false;
                     if waiting == 0 {
                         client.close(None);
@@ -159,6 +160,7 @@ pub(crate) async fn run(args: ConnectArgs, options: ClientOptions) -> Exit {
                         // choice, not a failure.
                         None => Exit::Ok,
                     };
+                    let exit = lines.exit(exit);
                     if args.jsonl {
                         jsonl::closed(reason.as_ref(), exit);
                     }

@@ -280,3 +280,30 @@ fn jsonl_reports_a_failure_with_its_class_and_exit_code() {
         .iter()
         .any(|h| h[0] == "X-Why" && h[1] == "origin"));
 }
+
+#[test]
+fn a_line_that_cannot_be_sent_is_reported_the_rest_go_and_the_exit_is_1() {
+    let server = Server::start(&[]);
+    // Line 2 is not UTF-8: not text, so not sent; lines 1 and 3 are.
+    let output = connect(&[&server.url("/")], b"first\na\xffb\nthird\n");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(output.stdout, b"first\nthird\n");
+    assert!(
+        stderr(&output).contains("line 2 not sent: not UTF-8"),
+        "{}",
+        stderr(&output)
+    );
+    // As binary, the same bytes go as they are.
+    let output = connect(&["--binary", "--raw", &server.url("/")], b"a\xffb\n");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(output.stdout, b"a\xffb");
+    // A line that is not hex, with --hex.
+    let output = connect(&["--binary", "--hex", &server.url("/")], b"00ff\nzz\n01\n");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(output.stdout, b"00ff\n01\n");
+    assert!(
+        stderr(&output).contains("line 2 not sent"),
+        "{}",
+        stderr(&output)
+    );
+}
