@@ -18,7 +18,7 @@
 // Exits non-zero on any failure.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -460,6 +460,27 @@ async function main() {
       }
       await screenshot(ada, 'chat-ada-reconnected.png');
       await screenshot(bob, 'chat-bob-reconnected.png');
+    });
+
+    // The snippet docs/interop.md gives for the browser's console, run in
+    // bob's page as the console would run it: its messages show in ada's.
+    await step('the console snippet of docs/interop.md chats from the page', async () => {
+      const snippet = readFileSync(path.resolve('tests/interop/chat_client_browser.js'), 'utf8');
+      const logged = [];
+      const onConsole = (message) => logged.push(`${message.type()}: ${message.text()}`);
+      bob.page.on('console', onConsole);
+      try {
+        await bob.page.evaluate(snippet);
+        const deadline = Date.now() + WAIT_MS;
+        while (!logged.some((line) => line.startsWith('log: closed with 1000')) && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      } finally {
+        bob.page.off('console', onConsole);
+      }
+      check(logged.some((line) => line === 'log: closed with 1000'), `the snippet logged: ${JSON.stringify(logged)}`);
+      check(!logged.some((line) => line.startsWith('error')), `the snippet logged an error: ${JSON.stringify(logged)}`);
+      await waitForMessage(ada, 'alan', 'hello from the browser: héllo wörld ✓ 🚀 日本語');
     });
 
     await step('no script errors, no request elsewhere, no failed request', () => {
