@@ -307,7 +307,8 @@ impl CloseReason {
 impl fmt::Display for CloseReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CloseReason::Clean(frame) => write!(f, "closed cleanly by the peer with {frame}"),
+            // The frame is the peer's whoever started the closing handshake.
+            CloseReason::Clean(frame) => write!(f, "closed cleanly; the peer sent {frame}"),
             CloseReason::Protocol(e) => {
                 let code = e.close_code();
                 let name = code.name().unwrap_or("close code");

@@ -24,7 +24,7 @@ use weft_proto::{CloseCode, CloseReason};
 /// assert!(restart.try_again_later());
 /// assert_eq!(
 ///     restart.to_string(),
-///     "the connection ended: closed cleanly by the peer with 1012 service restart: \"deploying\""
+///     "the connection ended: closed cleanly; the peer sent 1012 service restart: \"deploying\""
 /// );
 ///
 /// let bad_url = Disconnect::Failed(weft_io::Error::Url("\"ftp://x\": the scheme must be ws or wss".into()));
