@@ -194,13 +194,14 @@ pub(crate) fn to_message(
     line: &[u8],
     interactive: bool,
 ) -> Result<Option<Message>, String> {
+    let utf8 = |line| std::str::from_utf8(line).map_err(|e| format!("not UTF-8 ({e})"));
+    if interactive && line.starts_with(b"/") {
+        return command(utf8(line)?);
+    }
     if args.binary && !args.hex {
         return Ok(Some(Message::binary(line.to_vec())));
     }
-    let line = std::str::from_utf8(line).map_err(|e| format!("not UTF-8 ({e})"))?;
-    if interactive && line.starts_with('/') {
-        return command(line);
-    }
+    let line = utf8(line)?;
     if !args.binary {
         return Ok(Some(Message::text(line)));
     }

@@ -11,10 +11,13 @@ use weft_tokio::{CloseCode, CloseReason};
 pub(crate) enum Exit {
     /// 0: done; the connection closed cleanly (1000 or 1001).
     Ok,
-    /// 1: anything not below (reading stdin failed, a file could not be
-    /// read, the runtime could not start).
+    /// 1: anything not below: reading stdin failed, lines of stdin could
+    /// not be sent, the port could not be bound, `weft bench` met errors,
+    /// the runtime could not start.
     Other,
-    /// 2: the command line is wrong (also clap's own code), or the URL.
+    /// 2: the command line is wrong (also clap's own code): the URL, a
+    /// value, a file it names that cannot be read or used (`--ca`,
+    /// `--cert`, `--key`, `--static`).
     Usage,
     /// 3: no TCP connection: the name did not resolve, the connection was
     /// refused or unreachable, or connecting timed out.

@@ -6,6 +6,7 @@
 //! it ends; a failure says at which step and why, and exits with the code
 //! of its class. `--json` prints one object at the end instead.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -75,9 +76,9 @@ impl Report {
         }
         let mut lines = lines.iter();
         let first = lines.next().map_or("", String::as_str);
-        println!("{name:<9} {first} ({ms:.1} ms)");
+        say(format_args!("{name:<9} {first} ({ms:.1} ms)"));
         for line in lines {
-            println!("          {line}");
+            say(format_args!("          {line}"));
         }
     }
 
@@ -97,14 +98,24 @@ impl Report {
                 object.insert("exit".into(), exit.code().into());
                 object.insert("class".into(), exit.name().into());
             }
-            println!("{object}");
+            say(format_args!("{object}"));
         } else if let Some(failed) = &failed {
-            println!("FAILED at {}: {}", failed.step, failed.message);
+            say(format_args!(
+                "FAILED at {}: {}",
+                failed.step, failed.message
+            ));
         } else {
-            println!("ok        every step passed ({total:.1} ms)");
+            say(format_args!("ok        every step passed ({total:.1} ms)"));
         }
         exit
     }
+}
+
+/// A line on stdout; a stdout that was closed (`| head -1`) is not worth
+/// failing for.
+fn say(line: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
 }
 
 /// Runs `weft inspect`.
@@ -331,7 +342,16 @@ async fn inspect(args: &InspectArgs, report: &mut Report) -> Result<(), Failed> 
             let detail =
                 json!({"code": frame.code.0, "name": frame.code.name(), "reason": frame.reason});
             report.step("close", since, fields(detail), &[line]);
-            Ok(())
+            // A clean close with an error's code (1011, 4000) is the
+            // server's failure all the same.
+            match Exit::of_close(Some(&CloseReason::Clean(frame.clone()))) {
+                Exit::Ok => Ok(()),
+                exit => Err(fail(
+                    "close",
+                    format!("the server closed with {frame}"),
+                    exit,
+                )),
+            }
         }
         other => {
             let message =

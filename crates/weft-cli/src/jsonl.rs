@@ -30,6 +30,9 @@ pub(crate) fn on() -> bool {
 
 /// Writes one event: `kind` and the fields of `fields` (an object).
 pub(crate) fn emit(kind: &str, fields: Value) {
+    // The time is taken under the lock, so that lines written from two
+    // threads (a frame event, a message) come out in the order of theirs.
+    let mut out = std::io::stdout().lock();
     let mut object = Map::new();
     object.insert("event".into(), kind.into());
     let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
@@ -37,7 +40,6 @@ pub(crate) fn emit(kind: &str, fields: Value) {
     if let Value::Object(fields) = fields {
         object.extend(fields);
     }
-    let mut out = std::io::stdout().lock();
     // A closed stdout (a pipe whose reader left) is not worth failing for.
     let _ = writeln!(out, "{}", Value::Object(object)).and_then(|()| out.flush());
 }

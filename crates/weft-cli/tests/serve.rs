@@ -192,6 +192,14 @@ fn chat_serves_its_page_and_plain_http_gets_ordinary_answers() {
         post.starts_with("HTTP/1.1 405 ") && post.contains("Allow: GET, HEAD"),
         "{post}"
     );
+    // A body the server does not want is read and dropped, so that the
+    // answer is not lost to a reset.
+    let body = "x".repeat(200_000);
+    let post = http(
+        &server,
+        &format!("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n{body}"),
+    );
+    assert!(post.starts_with("HTTP/1.1 405 "), "{post}");
     let plain = http(&server, "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(
         plain.starts_with("HTTP/1.1 426 ") && plain.contains("Upgrade: websocket"),
@@ -302,4 +310,49 @@ fn cert_and_key_serve_wss() {
     let output = connect(&[&url], b"");
     assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sigterm_closes_every_connection_with_1001_too() {
+    let server = Server::start(&[]);
+    let (mut client, _stdin) = connect_and_hold(&["-v", &server.url("/")]);
+    server.signal("TERM");
+    let (status, err) = server.finish();
+    assert_eq!(status, 0, "{err}");
+    assert_eq!(wait(&mut client, Duration::from_secs(10)), 0);
+}
+
+#[test]
+fn a_client_that_never_reads_cannot_hold_the_server_after_a_second_ctrl_c() {
+    let mut server = Server::start(&[]);
+    // A client that sends without end and reads nothing: the echo of its
+    // messages fills the socket buffers, and the server's send waits.
+    let mut tcp = TcpStream::connect(server.addr).unwrap();
+    tcp.write_all(
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .unwrap();
+    let writer = tcp.try_clone().unwrap();
+    std::thread::spawn(move || {
+        let mut writer = writer;
+        // Binary frames of 64 KiB, masked with a zero key.
+        let mut frame = vec![0x82, 0xFF, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        frame.extend_from_slice(&[7u8; 65536]);
+        while writer.write_all(&frame).is_ok() {}
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    server.signal("INT");
+    // Its connection is stuck in a send: the server waits for it...
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(server.is_running());
+    // ...until a second Ctrl-C, which drops it.
+    server.signal("INT");
+    let (status, err) = server.finish();
+    assert_eq!(status, 0, "{err}");
+    assert!(
+        err.contains("interrupted again; dropping 1 connections"),
+        "{err}"
+    );
+    drop(tcp);
 }

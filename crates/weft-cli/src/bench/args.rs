@@ -8,6 +8,10 @@ use weft_io::WsUrl;
 
 use crate::client_flags::seconds;
 
+/// The longest run `weft bench` takes on, and the longest interval
+/// between two messages of a connection at a rate.
+const LONGEST_RUN: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// `weft bench`'s arguments.
 #[derive(Debug, clap::Args)]
 pub(crate) struct BenchArgs {
@@ -152,11 +156,25 @@ impl BenchArgs {
         let length = match self.messages {
             Some(0) => return Err("--messages must be at least 1".into()),
             Some(n) => Length::Messages(n),
-            None => Length::Time {
-                warmup: seconds("warmup", self.warmup)?,
-                measured: seconds("duration", self.duration)?,
-            },
+            None => {
+                let warmup = seconds("warmup", self.warmup)?;
+                let measured = seconds("duration", self.duration)?;
+                if warmup + measured > LONGEST_RUN {
+                    return Err("--warmup and --duration add up to more than a year".into());
+                }
+                Length::Time { warmup, measured }
+            }
         };
+        if let Some(rate) = self.rate {
+            // Each connection's interval between two messages.
+            let interval = Duration::try_from_secs_f64(self.conns as f64 / rate);
+            if !interval.is_ok_and(|i| i <= LONGEST_RUN) {
+                return Err(format!(
+                    "--rate {rate}: too low for {} connections",
+                    self.conns
+                ));
+            }
+        }
         Ok(Options {
             target,
             conns: self.conns,

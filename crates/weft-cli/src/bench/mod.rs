@@ -162,9 +162,9 @@ async fn run_async(options: Options) -> Summary {
             Length::Messages(_) => (start, None),
         };
         // Each connection's messages are due every `conns / rate` seconds.
-        let interval = options
-            .rate
-            .map(|rate| Duration::from_secs_f64(count.max(1) as f64 / rate));
+        let interval = options.rate.map(|rate| {
+            Duration::try_from_secs_f64(count.max(1) as f64 / rate).unwrap_or(Duration::MAX)
+        });
         let done = Counter::default();
         let progress = Progress::start(options.length, done.clone());
         let mut tasks = JoinSet::new();

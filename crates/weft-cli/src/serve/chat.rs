@@ -19,6 +19,11 @@ pub(crate) const MAX_NICK: usize = 32;
 /// The longest message, in characters.
 pub(crate) const MAX_TEXT: usize = 4000;
 
+/// The largest WebSocket message the chat accepts unless told otherwise:
+/// room for [`MAX_TEXT`] characters escaped in JSON, and no more, so that
+/// no client makes the server parse megabytes of JSON.
+pub(crate) const MAX_MESSAGE: usize = 64 * 1024;
+
 /// The room: its members (by nickname), what was said, and the hub that
 /// carries it to them, under one lock so that a newcomer's history and
 /// the messages after it neither overlap nor leave a gap.
@@ -74,10 +79,11 @@ fn now_ms() -> u64 {
 }
 
 impl Room {
-    /// An empty room whose members' queues hold `queue` messages.
-    pub(crate) fn new(queue: usize) -> Room {
+    /// An empty room whose members' queues hold `queue` messages and
+    /// `queue_bytes` bytes.
+    pub(crate) fn new(queue: usize, queue_bytes: usize) -> Room {
         Room {
-            hub: Hub::new(queue),
+            hub: Hub::new(queue, queue_bytes),
             history: VecDeque::with_capacity(HISTORY),
             online: Vec::new(),
         }
@@ -147,9 +153,10 @@ impl Room {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::serve::hub::DEFAULT_QUEUE_BYTES;
 
     fn next(inbox: &mut Inbox) -> Value {
-        match inbox.queue.try_recv().unwrap() {
+        match inbox.try_recv().unwrap() {
             Message::Text(text) => serde_json::from_str(&text).unwrap(),
             other => panic!("{other:?}"),
         }
@@ -174,7 +181,7 @@ mod tests {
 
     #[test]
     fn a_newcomer_sees_the_last_hundred_messages_then_everything_after() {
-        let mut room = Room::new(1000);
+        let mut room = Room::new(1000, DEFAULT_QUEUE_BYTES);
         let mut ada = room.join("ada");
         assert_eq!(next(&mut ada)["online"], json!(["ada"]));
         for i in 0..105 {
@@ -205,7 +212,7 @@ mod tests {
 
     #[test]
     fn a_member_too_slow_to_keep_up_leaves_and_the_others_are_told() {
-        let mut room = Room::new(3);
+        let mut room = Room::new(3, DEFAULT_QUEUE_BYTES);
         let mut ada = room.join("ada");
         let slow = room.join("slow");
         next(&mut ada); // welcome

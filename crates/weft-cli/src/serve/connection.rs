@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use weft_tokio::{Accept, CloseCode, CloseFrame, Message, Reject, WebSocketStream};
@@ -20,6 +20,14 @@ use super::{Mode, Settings};
 
 /// How long a client may take over its TLS handshake or its request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How much of what a client sends after a plain request is read and
+/// dropped before its connection closes, and for how long at most.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a client may take to take one message (or to answer a close).
+pub(super) const SEND_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Serves one accepted TCP connection.
 pub(super) async fn serve(
@@ -61,6 +69,20 @@ async fn route<S>(
         Head::Plain { method, path } => {
             let _ = settings.site.answer(&mut stream, &method, &path).await;
             let _ = stream.shutdown().await;
+            // What the client still sends (a body, a pipelined request) is
+            // read and dropped for a moment: closing with it unread would
+            // reset the connection, and the answer with it.
+            let mut sink = [0u8; 4096];
+            let draining = async {
+                let mut left = DRAIN_LIMIT;
+                while left > 0 {
+                    match stream.read(&mut sink).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => left = left.saturating_sub(n),
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT, draining).await;
         }
     }
 }
@@ -172,7 +194,7 @@ async fn echo<S: AsyncRead + AsyncWrite + Unpin>(
         tokio::select! {
             message = ws.next() => match message {
                 Some(Ok(message)) if message.is_data() => {
-                    if ws.send(message).await.is_err() {
+                    if !send(&mut ws, message).await {
                         return;
                     }
                 }
@@ -201,16 +223,16 @@ async fn member<S, F>(
             message = ws.next() => match message {
                 Some(Ok(message)) => {
                     if let Some(answer) = on_message(message) {
-                        if ws.send(answer).await.is_err() {
+                        if !send(ws, answer).await {
                             return;
                         }
                     }
                 }
                 Some(Err(_)) | None => return,
             },
-            queued = inbox.queue.recv() => match queued {
+            queued = inbox.recv() => match queued {
                 Some(message) => {
-                    if ws.send(message).await.is_err() {
+                    if !send(ws, message).await {
                         return;
                     }
                 }
@@ -218,8 +240,8 @@ async fn member<S, F>(
                 // queue held is sent.
                 None => {
                     let frame = if inbox.overflowed() {
-                        let queued = inbox.queue.max_capacity();
-                        CloseFrame::new(TOO_SLOW, format!("too slow: more than {queued} messages queued"))
+                        let queued = inbox.capacity();
+                        CloseFrame::new(TOO_SLOW, format!("too slow: the queue of {queued} messages is full"))
                     } else {
                         CloseFrame::new(CloseCode::GOING_AWAY, "removed")
                     };
@@ -253,7 +275,9 @@ async fn chat_join<S: AsyncRead + AsyncWrite + Unpin>(
                     Ok(_) => continue,
                     Err(_) => return None,
                 };
-                ws.send(answer).await.ok()?;
+                if !send(ws, answer).await {
+                    return None;
+                }
             }
             _ = stopping.changed() => {
                 let frame = CloseFrame::new(CloseCode::GOING_AWAY, "server shutting down");
@@ -270,9 +294,25 @@ async fn going_away<S: AsyncRead + AsyncWrite + Unpin>(mut ws: WebSocketStream<S
     close(&mut ws, frame).await;
 }
 
-/// Sends `frame` and reads on until the closing handshake completes
-/// (bounded by the close timeout).
+/// Sends `message`, giving up (the connection is dropped) if the client
+/// has not taken it within [`SEND_TIMEOUT`]: a client that stops reading
+/// holds its task, its queue and the server's shutdown no longer than
+/// that. `false` if the connection is over.
+async fn send<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocketStream<S>,
+    message: Message,
+) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, ws.send(message)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// Sends `frame` and reads on until the closing handshake completes, each
+/// bounded by [`SEND_TIMEOUT`].
 async fn close<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>, frame: CloseFrame) {
-    let _ = ws.send(Message::Close(Some(frame))).await;
-    while ws.next().await.is_some() {}
+    if send(ws, Message::Close(Some(frame))).await {
+        let reading = async { while ws.next().await.is_some() {} };
+        let _ = tokio::time::timeout(SEND_TIMEOUT, reading).await;
+    }
 }

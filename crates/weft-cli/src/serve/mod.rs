@@ -1,7 +1,7 @@
 //! `weft serve ADDR`: an echo server (the default), a broadcast server or
 //! a chat room with its web page, over ws:// or wss://, with the checks a
 //! public one needs (allowed origins, a connection limit, a message size
-//! limit), that closes every connection with 1001 on Ctrl-C.
+//! limit), that closes every connection with 1001 on Ctrl-C or SIGTERM.
 
 mod chat;
 mod connection;
@@ -13,6 +13,7 @@ mod tls;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
@@ -55,12 +56,14 @@ pub(crate) struct ServeArgs {
     /// with any other Origin is refused with 403. Default: any.
     #[arg(long = "allowed-origin", value_name = "O")]
     allowed_origins: Vec<String>,
-    /// The largest message accepted, in bytes (default 64 MiB); a larger one
-    /// fails its connection with 1009.
+    /// The largest message accepted, in bytes (default 64 MiB; 1 MiB with
+    /// --broadcast, 64 KiB with --chat); a larger one fails its connection
+    /// with 1009.
     #[arg(long, value_name = "BYTES")]
     max_message_size: Option<usize>,
     /// With --broadcast or --chat: the messages queued for one client
-    /// before it counts as too slow and is closed with 1013.
+    /// before it counts as too slow and is closed with 1013 (its queue also
+    /// holds at most 16 MiB, or one message of the largest size).
     #[arg(long, value_name = "N", default_value_t = hub::DEFAULT_QUEUE)]
     send_queue: usize,
     /// Do not accept permessage-deflate.
@@ -118,13 +121,23 @@ pub(crate) async fn run(args: ServeArgs) -> Exit {
     if args.no_deflate {
         config = config.deflate(None);
     }
-    if let Some(max) = args.max_message_size {
+    // A message fanned out is held once per member: the default limit is
+    // lower there than for an echo, and the chat's lower still.
+    let max_message = args.max_message_size.or(if args.chat {
+        Some(chat::MAX_MESSAGE)
+    } else if args.broadcast {
+        Some(MAX_BROADCAST_MESSAGE)
+    } else {
+        None
+    });
+    if let Some(max) = max_message {
         config = config.max_message_size(max).max_frame_size(max);
     }
+    let queue_bytes = hub::DEFAULT_QUEUE_BYTES.max(max_message.unwrap_or(0));
     let mode = if args.chat {
-        Mode::Chat(Mutex::new(Room::new(args.send_queue)))
+        Mode::Chat(Mutex::new(Room::new(args.send_queue, queue_bytes)))
     } else if args.broadcast {
-        Mode::Broadcast(Mutex::new(Hub::new(args.send_queue)))
+        Mode::Broadcast(Mutex::new(Hub::new(args.send_queue, queue_bytes)))
     } else {
         Mode::Echo
     };
@@ -140,6 +153,15 @@ pub(crate) async fn run(args: ServeArgs) -> Exit {
         },
         tls,
     });
+    // Listened for before the line is printed: whoever waits for it may
+    // interrupt at once.
+    let mut signals = match Signals::new() {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("weft: cannot listen for signals: {e}");
+            return Exit::Other;
+        }
+    };
     println!("listening on {scheme}://{local}");
     if args.chat {
         let page = if scheme == "wss" { "https" } else { "http" };
@@ -147,8 +169,6 @@ pub(crate) async fn run(args: ServeArgs) -> Exit {
     }
     let (shutdown, stopping) = watch::channel(false);
     let mut connections = JoinSet::new();
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -156,11 +176,16 @@ pub(crate) async fn run(args: ServeArgs) -> Exit {
                     let task = connection::serve(tcp, peer, settings.clone(), stopping.clone());
                     connections.spawn(task);
                 }
-                Err(e) => eprintln!("weft: accept failed: {e}"),
+                Err(e) => {
+                    // Out of descriptors, most likely: accepting again at
+                    // once would fail again at once.
+                    eprintln!("weft: accept failed: {e}");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
             },
             // Finished connections are collected as they end.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            _ = &mut ctrl_c => break,
+            _ = signals.next() => break,
         }
     }
     eprintln!(
@@ -168,6 +193,65 @@ pub(crate) async fn run(args: ServeArgs) -> Exit {
         connections.len()
     );
     let _ = shutdown.send(true);
-    while connections.join_next().await.is_some() {}
+    let grace = tokio::time::sleep(SHUTDOWN_GRACE);
+    tokio::pin!(grace);
+    while !connections.is_empty() {
+        tokio::select! {
+            _ = connections.join_next() => {}
+            _ = &mut grace => {
+                eprintln!("weft: {} connections did not close in time; dropping them", connections.len());
+                break;
+            }
+            _ = signals.next() => {
+                eprintln!("weft: interrupted again; dropping {} connections", connections.len());
+                break;
+            }
+        }
+    }
+    connections.abort_all();
     Exit::Ok
+}
+
+/// How long to wait after a failed accept.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How long the connections have to close on shutdown: each closing
+/// handshake is bounded by the send timeout twice over.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(45);
+
+/// The largest message `--broadcast` accepts unless told otherwise.
+const MAX_BROADCAST_MESSAGE: usize = 1024 * 1024;
+
+/// SIGINT (Ctrl-C) and SIGTERM (a service manager stopping the server).
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    /// The next signal to stop.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -5,7 +5,7 @@
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// The chat page, built into the binary.
 const CHAT_FILES: [(&str, &str, &str); 3] = [
@@ -69,8 +69,16 @@ impl Site {
             }
         }
         if let Some(dir) = &self.static_dir {
-            if let Some(file) = resolve(dir, path).await {
-                return send_file(stream, &file, head_only).await;
+            match resolve(dir, path).await {
+                Some(Found::File(file)) => return send_file(stream, &file, head_only).await,
+                // `/docs` is `/docs/`, so that the page's relative links
+                // resolve inside it.
+                Some(Found::Directory) => {
+                    let response = Response::text(301, "moved to the directory's address\n")
+                        .header("Location", &format!("{path}/"));
+                    return response.send(stream, head_only).await;
+                }
+                None => {}
             }
         }
         Response::text(404, "not found\n")
@@ -144,6 +152,7 @@ fn head(status: u16, headers: &[(&str, String)], len: u64) -> String {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        301 => "Moved Permanently",
         404 => "Not Found",
         405 => "Method Not Allowed",
         426 => "Upgrade Required",
@@ -151,16 +160,26 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// What a path names under the static directory.
+#[derive(Debug, PartialEq)]
+enum Found {
+    /// A file to send.
+    File(PathBuf),
+    /// A directory with an index.html, named without its final `/`.
+    Directory,
+}
+
 /// The file `path` names under `dir`: percent-decoded, no component that
-/// leaves `dir` (`..`, an absolute path), a directory's `index.html`.
-/// `None` when there is no such file.
-async fn resolve(dir: &Path, path: &str) -> Option<PathBuf> {
+/// leaves `dir` (`..`, an absolute path) or is hidden (`.git`, `.env`), a
+/// directory's `index.html`. `None` when there is no such file.
+async fn resolve(dir: &Path, path: &str) -> Option<Found> {
     let decoded = percent_decode(path)?;
     let relative = Path::new(decoded.trim_start_matches('/'));
-    if !relative
-        .components()
-        .all(|c| matches!(c, Component::Normal(_)))
-    {
+    let plain = |c: Component<'_>| match c {
+        Component::Normal(name) => !name.to_string_lossy().starts_with('.'),
+        _ => false,
+    };
+    if !relative.components().all(plain) {
         return None;
     }
     let mut file = dir.join(relative);
@@ -170,10 +189,13 @@ async fn resolve(dir: &Path, path: &str) -> Option<PathBuf> {
         if !tokio::fs::metadata(&file).await.ok()?.is_file() {
             return None;
         }
+        if !decoded.ends_with('/') {
+            return Some(Found::Directory);
+        }
     } else if !metadata.is_file() {
         return None;
     }
-    Some(file)
+    Some(Found::File(file))
 }
 
 /// `%XX` escapes decoded; `None` for a bad escape, a NUL or a result that
@@ -238,7 +260,15 @@ async fn send_file<S: AsyncWrite + Unpin>(
         .write_all(head(200, &headers, len).as_bytes())
         .await?;
     if !head_only {
-        tokio::io::copy(&mut opened, stream).await?;
+        // No more than the length announced, should the file grow.
+        let copied = tokio::io::copy(&mut (&mut opened).take(len), stream).await?;
+        if copied < len {
+            // It shrank: the answer cannot be completed.
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file shrank",
+            ));
+        }
     }
     stream.flush().await?;
     Ok(200)
@@ -261,14 +291,19 @@ mod tests {
     async fn nothing_outside_the_directory_is_served() {
         let dir = std::env::temp_dir().join(format!("weft-site-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::create_dir_all(dir.join(".git")).unwrap();
         std::fs::write(dir.join("sub/index.html"), "<p>hi</p>").unwrap();
         std::fs::write(dir.join("a.txt"), "a").unwrap();
-        assert_eq!(resolve(&dir, "/a.txt").await, Some(dir.join("a.txt")));
-        assert_eq!(
-            resolve(&dir, "/sub/").await,
-            Some(dir.join("sub/index.html"))
-        );
+        std::fs::write(dir.join(".env"), "secret").unwrap();
+        std::fs::write(dir.join(".git/config"), "secret").unwrap();
+        let file = |p: &str| Some(Found::File(dir.join(p)));
+        assert_eq!(resolve(&dir, "/a.txt").await, file("a.txt"));
+        assert_eq!(resolve(&dir, "/sub/").await, file("sub/index.html"));
+        assert_eq!(resolve(&dir, "/sub").await, Some(Found::Directory));
         assert_eq!(resolve(&dir, "/").await, None);
+        for hidden in ["/.env", "/.git/config", "/%2eenv"] {
+            assert_eq!(resolve(&dir, hidden).await, None, "{hidden}");
+        }
         for escape in [
             "/../a.txt",
             "/%2e%2e/a.txt",

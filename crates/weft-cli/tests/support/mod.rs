@@ -51,13 +51,28 @@ impl Server {
         format!("ws://{}{path}", self.addr)
     }
 
-    /// Ctrl-C, then the exit status and what it wrote to stderr.
-    pub fn interrupt(mut self) -> (i32, String) {
+    /// Sends the signal `name` (INT, TERM).
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    /// Whether the server is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Ctrl-C, then the exit status and what it wrote to stderr.
+    pub fn interrupt(self) -> (i32, String) {
+        self.signal("INT");
+        self.finish()
+    }
+
+    /// The exit status (within 20 s) and what it wrote to stderr.
+    pub fn finish(mut self) -> (i32, String) {
         let status = wait(&mut self.child, Duration::from_secs(20));
         let mut stderr = String::new();
         self.child
