@@ -6,8 +6,12 @@ use std::io::{IsTerminal, Write};
 use bytes::Bytes;
 use clap::ArgAction;
 use futures_util::{SinkExt, StreamExt};
-use weft_io::{ClientOptions, Error};
+use weft_io::{ClientOptions, Error, TlsErrorKind};
+use weft_tokio::weft_proto::MAX_CLOSE_REASON;
 use weft_tokio::{Acceptance, CloseCode, CloseFrame, Message};
+
+/// The most payload a ping or pong carries (RFC 6455 5.5).
+const MAX_CONTROL_PAYLOAD: usize = 125;
 
 use crate::client_flags::{seconds, ClientFlags};
 use crate::exit::Exit;
@@ -213,6 +217,11 @@ pub(crate) fn to_message(
 fn command(line: &str) -> Result<Option<Message>, String> {
     let (name, rest) = line.split_once(' ').unwrap_or((line, ""));
     match name {
+        // Checked here, not refused by the engine: a refused send would
+        // read as the connection ending.
+        "/ping" if rest.len() > MAX_CONTROL_PAYLOAD => Err(format!(
+            "/ping: a ping carries at most {MAX_CONTROL_PAYLOAD} bytes"
+        )),
         "/ping" => Ok(Some(Message::Ping(Bytes::copy_from_slice(rest.as_bytes())))),
         "/binary" => Ok(Some(Message::binary(hex::decode(rest)?))),
         "/quit" => Ok(Some(Message::Close(Some(CloseFrame::new(
@@ -228,6 +237,14 @@ fn command(line: &str) -> Result<Option<Message>, String> {
                         .map_err(|_| format!("/close {code}: not a close code"))?,
                 ),
             };
+            if !code.is_sendable() {
+                return Err(format!("/close {}: a code that may not be sent", code.0));
+            }
+            if reason.len() > MAX_CLOSE_REASON {
+                return Err(format!(
+                    "/close: a reason has at most {MAX_CLOSE_REASON} bytes"
+                ));
+            }
             Ok(Some(Message::Close(Some(CloseFrame::new(code, reason)))))
         }
         _ => Err(format!(
@@ -249,17 +266,14 @@ pub(crate) fn print_message(args: &ConnectArgs, message: Message) {
         Message::Binary(data) if args.raw => out.write_all(&data).and_then(|()| out.flush()),
         Message::Binary(data) => writeln!(out, "{}", hex::encode(&data)),
         Message::Ping(data) if args.verbose > 0 => {
-            writeln!(
-                std::io::stderr(),
-                "< ping {}",
-                String::from_utf8_lossy(&data)
-            )
+            writeln!(std::io::stderr(), "< ping \"{}\"", data.escape_ascii())
         }
-        Message::Pong(data) => writeln!(
-            std::io::stderr(),
-            "< pong {}",
-            String::from_utf8_lossy(&data)
-        ),
+        // Pongs answer our pings: /ping's, and the keepalive's (their
+        // payload an 8-byte counter, a zero byte first), which only -v
+        // shows.
+        Message::Pong(data) if args.verbose > 0 || !(data.len() == 8 && data[0] == 0) => {
+            writeln!(std::io::stderr(), "< pong \"{}\"", data.escape_ascii())
+        }
         Message::Close(Some(frame)) if args.verbose > 0 => {
             writeln!(std::io::stderr(), "< close {frame}")
         }
@@ -316,6 +330,11 @@ fn print_response(response: &Acceptance) {
 /// the status, headers and the start of the body.
 fn print_failure(error: &Error) {
     eprintln!("weft: {error}");
+    if let Error::Tls(tls) = error {
+        if tls.kind() != TlsErrorKind::Protocol {
+            eprintln!("weft: to trust a private CA or a self-signed certificate: --ca FILE");
+        }
+    }
     if let Some(rejection) = error.rejection() {
         eprintln!("< HTTP/1.1 {} {}", rejection.status, rejection.reason);
         for (name, value) in rejection.headers.iter() {
@@ -325,5 +344,31 @@ fn print_failure(error: &Error) {
             eprintln!("<");
             eprintln!("{}", String::from_utf8_lossy(&rejection.body));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_the_engine_would_refuse_are_refused_here() {
+        assert!(command("/close 1005").is_err());
+        assert!(command("/close 999").is_err());
+        assert!(command(&format!("/close 4000 {}", "r".repeat(124))).is_err());
+        assert!(command(&format!("/ping {}", "p".repeat(126))).is_err());
+        assert!(command("/frobnicate").is_err());
+        let close = command("/close 4000 bye").unwrap();
+        assert_eq!(
+            close,
+            Some(Message::Close(Some(CloseFrame::new(
+                CloseCode(4000),
+                "bye"
+            ))))
+        );
+        assert_eq!(
+            command("/ping hi").unwrap(),
+            Some(Message::Ping(Bytes::from_static(b"hi")))
+        );
     }
 }

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Map, Value};
 use tokio::net::TcpStream;
-use weft_io::{Error, TlsError, WsUrl};
+use weft_io::{Error, TlsError, TlsErrorKind, WsUrl};
 use weft_tokio::{CloseCode, CloseFrame, CloseReason, MaybeTlsStream, Message};
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
@@ -387,6 +387,10 @@ async fn tls(
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
             let message = match TlsError::from_io(&url.host, e) {
+                Ok(tls) if tls.kind() != TlsErrorKind::Protocol => format!(
+                    "{}\n  to trust a private CA or a self-signed certificate: --ca FILE",
+                    Error::Tls(tls)
+                ),
                 Ok(tls) => Error::Tls(tls).to_string(),
                 Err(io) => format!("the connection ended during the TLS handshake: {io}"),
             };

@@ -130,7 +130,7 @@ pub(crate) async fn run(args: ConnectArgs, options: ClientOptions) -> Exit {
                     }
                 }
                 Some(ClientEvent::Dropped(id)) => {
-                    eprintln!("weft: message {id} dropped");
+                    lines.dropped(&id.to_string());
                     if args.jsonl {
                         jsonl::emit("dropped", json!({ "id": id.to_string() }));
                     }

@@ -55,6 +55,13 @@ impl StdinLines {
         self.unsent += 1;
     }
 
+    /// A line queued and then dropped by the reconnecting client (its
+    /// queue full, or the client giving up): counted as not sent.
+    pub(crate) fn dropped(&mut self, id: &str) {
+        eprintln!("weft: message {id} dropped");
+        self.unsent += 1;
+    }
+
     /// How the command ends, given how the connection did: a clean end
     /// is a failure (1) if lines were left unsent.
     pub(crate) fn exit(&self, connection: Exit) -> Exit {
@@ -62,7 +69,12 @@ impl StdinLines {
             return connection;
         }
         if self.unsent > 0 {
-            eprintln!("weft: {} lines were not sent", self.unsent);
+            let lines = if self.unsent == 1 {
+                "line was"
+            } else {
+                "lines were"
+            };
+            eprintln!("weft: {} {lines} not sent", self.unsent);
         }
         Exit::Other
     }

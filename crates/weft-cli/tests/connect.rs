@@ -307,3 +307,26 @@ fn a_line_that_cannot_be_sent_is_reported_the_rest_go_and_the_exit_is_1() {
         stderr(&output)
     );
 }
+
+#[test]
+fn keepalive_pongs_are_shown_only_with_verbose() {
+    let server = Server::start(&[]);
+    for (flags, shown) in [(&[][..], false), (&["-v"][..], true)] {
+        let mut args = vec!["--ping-interval", "0.1"];
+        args.extend_from_slice(flags);
+        let url = server.url("/");
+        args.push(&url);
+        let (mut child, stdin) = connect_and_hold(&args);
+        std::thread::sleep(Duration::from_millis(500));
+        drop(stdin);
+        assert_eq!(wait(&mut child, Duration::from_secs(10)), 0);
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert_eq!(err.contains("< pong"), shown, "{flags:?}: {err}");
+    }
+}

@@ -93,7 +93,7 @@ fn ctrl_c_closes_every_connection_with_1001_and_exits_0() {
     let (mut client, _stdin) = connect_and_hold(&["-v", &server.url("/")]);
     let (status, err) = server.interrupt();
     assert_eq!(status, 0, "{err}");
-    assert!(err.contains("closing 1 connections with 1001"), "{err}");
+    assert!(err.contains("closing 1 connection with 1001"), "{err}");
     // The client sees a clean close with 1001, going away: exit 0.
     assert_eq!(wait(&mut client, Duration::from_secs(10)), 0);
     let mut out = String::new();
@@ -351,7 +351,7 @@ fn a_client_that_never_reads_cannot_hold_the_server_after_a_second_ctrl_c() {
     let (status, err) = server.finish();
     assert_eq!(status, 0, "{err}");
     assert!(
-        err.contains("interrupted again; dropping 1 connections"),
+        err.contains("interrupted again; dropping 1 connection"),
         "{err}"
     );
     drop(tcp);

@@ -165,9 +165,12 @@ impl Error {
 
 /// 408 (the request took too long), 429 (too many requests) and 5xx (the
 /// server failed, is overloaded or restarting) can go another way next
-/// time; any other status is the server's considered answer.
+/// time; any other status is the server's considered answer, and so are
+/// 501 (the method is not implemented) and 505 (the HTTP version is not
+/// supported, as from a proxy that speaks HTTP/1.0): the same request
+/// meets them again.
 fn status_is_retryable(status: u16) -> bool {
-    matches!(status, 408 | 429 | 500..=599)
+    matches!(status, 408 | 429 | 500..=599) && !matches!(status, 501 | 505)
 }
 
 /// A transport error is retryable unless it says the data or the request
@@ -254,6 +257,9 @@ fn write_refusal(
         401 | 403 => "check the credentials the request carries".to_owned(),
         404 => "check the URL's path".to_owned(),
         400 | 405 | 426 => "is this a WebSocket endpoint?".to_owned(),
+        501 | 505 => {
+            "the server (or a proxy on the way) cannot handle this HTTP request".to_owned()
+        }
         408 | 429 | 500..=599 => match wait {
             Some(wait) => format!("retry after {wait:?}"),
             None => "retrying later may succeed".to_owned(),
@@ -342,7 +348,7 @@ mod tests {
         for status in [408, 429, 500, 502, 503, 504] {
             assert!(refusal(status, &[], "").is_retryable(), "{status}");
         }
-        for status in [301, 400, 401, 403, 404, 426] {
+        for status in [301, 400, 401, 403, 404, 426, 501, 505] {
             assert!(!refusal(status, &[], "").is_retryable(), "{status}");
         }
     }

@@ -121,6 +121,7 @@ pub(crate) fn run(args: BenchArgs) -> Exit {
 async fn run_async(options: Options) -> Summary {
     let mut errors = Errors::default();
     let clients = open_all(&options, &mut errors).await;
+    let opened = clients.len();
     let rtts = Arc::new(Mutex::new(summary::histogram()));
     let elapsed;
     if options.idle {
@@ -205,6 +206,7 @@ async fn run_async(options: Options) -> Summary {
         options,
         elapsed,
         rtts,
+        opened,
         errors: errors.count,
     }
 }

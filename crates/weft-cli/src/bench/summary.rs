@@ -31,6 +31,8 @@ pub(crate) struct Summary {
     /// How long the measured part lasted.
     pub(crate) elapsed: Duration,
     pub(crate) rtts: Histogram<u64>,
+    /// Connections opened.
+    pub(crate) opened: usize,
     /// Failed connections, wrong echoes, stalls, unclean closes.
     pub(crate) errors: u64,
 }
@@ -83,6 +85,7 @@ impl Summary {
             "driver": self.driver(),
             "kind": self.kind(),
             "conns": self.options.conns,
+            "opened": self.opened,
             "size": self.options.size,
             "rate": self.options.rate,
             "idle": self.options.idle,
@@ -119,8 +122,8 @@ impl fmt::Display for Summary {
             let held = self.elapsed.as_secs_f64();
             writeln!(
                 f,
-                "{}: held {} connections for {held} s, sending nothing",
-                o.target, o.conns
+                "{}: held {} of {} connections for {held} s, sending nothing",
+                o.target, self.opened, o.conns
             )?;
             return write!(f, "  errors      {}", self.errors);
         }

@@ -66,8 +66,15 @@ async fn route<S>(
     };
     match head {
         Head::Engine => upgrade(Rewind::new(bytes, stream), peer, settings, stopping).await,
-        Head::Plain { method, path } => {
-            let _ = settings.site.answer(&mut stream, &method, &path).await;
+        Head::Plain {
+            method,
+            path,
+            query,
+        } => {
+            let _ = settings
+                .site
+                .answer(&mut stream, &method, &path, query.as_deref())
+                .await;
             let _ = stream.shutdown().await;
             // What the client still sends (a body, a pipelined request) is
             // read and dropped for a moment: closing with it unread would
@@ -241,7 +248,8 @@ async fn member<S, F>(
                 None => {
                     let frame = if inbox.overflowed() {
                         let queued = inbox.capacity();
-                        CloseFrame::new(TOO_SLOW, format!("too slow: the queue of {queued} messages is full"))
+                        let reason = format!("too slow: its queue (at most {queued} messages, {} MiB) is full", inbox.max_bytes() >> 20);
+                        CloseFrame::new(TOO_SLOW, reason)
                     } else {
                         CloseFrame::new(CloseCode::GOING_AWAY, "removed")
                     };

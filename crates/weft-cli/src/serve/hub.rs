@@ -86,6 +86,7 @@ pub(crate) struct Inbox {
     queue: mpsc::Receiver<Message>,
     overflowed: Arc<AtomicBool>,
     bytes: Arc<AtomicUsize>,
+    max_bytes: usize,
 }
 
 impl Inbox {
@@ -103,6 +104,11 @@ impl Inbox {
         let message = self.queue.try_recv().ok()?;
         self.bytes.fetch_sub(size(&message), Ordering::Relaxed);
         Some(message)
+    }
+
+    /// How many payload bytes the queue holds at most.
+    pub(crate) fn max_bytes(&self) -> usize {
+        self.max_bytes
     }
 
     /// How many messages the queue holds at most.
@@ -149,6 +155,7 @@ impl Hub {
             queue: receiver,
             overflowed,
             bytes,
+            max_bytes: self.max_bytes,
         }
     }
 

@@ -189,8 +189,8 @@ pub(crate) async fn run(args: ServeArgs) -> Exit {
         }
     }
     eprintln!(
-        "weft: shutting down: closing {} connections with 1001",
-        connections.len()
+        "weft: shutting down: closing {} with 1001",
+        count(connections.len())
     );
     let _ = shutdown.send(true);
     let grace = tokio::time::sleep(SHUTDOWN_GRACE);
@@ -199,17 +199,25 @@ pub(crate) async fn run(args: ServeArgs) -> Exit {
         tokio::select! {
             _ = connections.join_next() => {}
             _ = &mut grace => {
-                eprintln!("weft: {} connections did not close in time; dropping them", connections.len());
+                eprintln!("weft: {} did not close in time; dropping them", count(connections.len()));
                 break;
             }
             _ = signals.next() => {
-                eprintln!("weft: interrupted again; dropping {} connections", connections.len());
+                eprintln!("weft: interrupted again; dropping {}", count(connections.len()));
                 break;
             }
         }
     }
     connections.abort_all();
     Exit::Ok
+}
+
+/// `1 connection`, `2 connections`.
+fn count(n: usize) -> String {
+    match n {
+        1 => "1 connection".to_owned(),
+        n => format!("{n} connections"),
+    }
 }
 
 /// How long to wait after a failed accept.

@@ -27,6 +27,8 @@ pub(crate) enum Head {
         method: String,
         /// The path, without the query.
         path: String,
+        /// The query, without its `?`.
+        query: Option<String>,
     },
 }
 
@@ -65,10 +67,15 @@ fn classify(request: &httparse::Request<'_, '_>) -> Head {
     let (Some(method), Some(target), false) = (request.method, request.path, upgrade) else {
         return Head::Engine;
     };
-    let path = target.split(['?', '#']).next().unwrap_or("/");
+    let target = target.split('#').next().unwrap_or("/");
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query.to_owned())),
+        None => (target, None),
+    };
     Head::Plain {
         method: method.to_owned(),
         path: path.to_owned(),
+        query,
     }
 }
 
@@ -148,7 +155,14 @@ mod tests {
         assert!(matches!(head_of(upgrade).await, Head::Engine));
         let page = b"GET /chat.js?v=2 HTTP/1.1\r\nHost: x\r\n\r\n";
         match head_of(page).await {
-            Head::Plain { method, path } => assert_eq!((&*method, &*path), ("GET", "/chat.js")),
+            Head::Plain {
+                method,
+                path,
+                query,
+            } => {
+                assert_eq!((&*method, &*path), ("GET", "/chat.js"));
+                assert_eq!(query.as_deref(), Some("v=2"));
+            }
             other => panic!("{other:?}"),
         }
         assert!(matches!(

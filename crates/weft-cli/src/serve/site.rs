@@ -39,8 +39,8 @@ pub(crate) struct Site {
 }
 
 impl Site {
-    /// Whether plain requests get anything but the engine's answer (426:
-    /// this is a WebSocket endpoint).
+    /// Whether plain requests get anything but the engine's answer to a
+    /// request that is no WebSocket handshake (400, naming what it lacks).
     pub(crate) fn serves_http(&self) -> bool {
         self.chat || self.static_dir.is_some()
     }
@@ -51,6 +51,7 @@ impl Site {
         stream: &mut S,
         method: &str,
         path: &str,
+        query: Option<&str>,
     ) -> io::Result<u16> {
         let head_only = method == "HEAD";
         if method != "GET" && !head_only {
@@ -74,8 +75,12 @@ impl Site {
                 // `/docs` is `/docs/`, so that the page's relative links
                 // resolve inside it.
                 Some(Found::Directory) => {
+                    let location = match query {
+                        Some(query) => format!("{path}/?{query}"),
+                        None => format!("{path}/"),
+                    };
                     let response = Response::text(301, "moved to the directory's address\n")
-                        .header("Location", &format!("{path}/"));
+                        .header("Location", &location);
                     return response.send(stream, head_only).await;
                 }
                 None => {}
