@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 
 use weft_io::ClientOptions;
 use weft_tokio::reconnect::{
-    self, ClientEvent, Disconnect, MessageId, ReconnectOptions, ReconnectPolicy,
+    self, ClientEvent, Disconnect, MessageId, ReconnectOptions, ReconnectPolicy, ReconnectingClient,
 };
 use weft_tokio::Message;
 
@@ -62,40 +62,29 @@ pub(crate) async fn run(args: ConnectArgs, options: ClientOptions) -> Exit {
     // echoed, by payload (the same line twice waits for two echoes).
     let mut unechoed: HashMap<Vec<u8>, VecDeque<MessageId>> = HashMap::new();
     let mut waiting = 0usize;
+    // A line the queue had no room for: stdin is not read until it is in,
+    // so that nothing typed or piped is lost to a full queue.
+    let mut pending: Option<Message> = None;
+    let mut closing = false;
     loop {
         tokio::select! {
-            line = lines.next(), if reading_stdin => match line {
+            line = lines.next(), if reading_stdin && pending.is_none() => match line {
                 Some(line) => match to_message(&args, &line, interactive) {
                     Ok(Some(Message::Close(frame))) => {
                         reading_stdin = false;
+                        closing = true;
                         client.close(frame);
                     }
                     Ok(Some(message)) => {
-                        let key = payload(&message).to_vec();
-                        let sent = if args.resend_until_echo {
-                            client.send_reliable(message)
-                        } else {
-                            client.send(message)
-                        };
-                        match sent {
-                            Ok(pushed) if args.resend_until_echo => {
-                                unechoed.entry(key).or_default().push_back(pushed.id);
-                                waiting += 1;
-                            }
-                            Ok(_) => {}
-                            Err(e) => lines.not_sent(&e.to_string()),
-                        }
+                        pending = offer(&client, &args, message, &mut unechoed, &mut waiting, &mut lines);
                     }
                     Ok(None) => {}
                     Err(e) if interactive => eprintln!("weft: {e}"),
                     Err(e) => lines.not_sent(&e),
                 },
-                None => {
-                    reading_stdin = false;
-                    if waiting == 0 {
-                        client.close(None);
-                    }
-                }
+                // The end of stdin: the client closes once every line is
+                // queued (and echoed, with --resend-until-echo), below.
+                None => reading_stdin = false,
             },
             event = client.next_event() => match event {
                 Some(ClientEvent::Message(message)) => {
@@ -103,9 +92,6 @@ pub(crate) async fn run(args: ConnectArgs, options: ClientOptions) -> Exit {
                         if let Some(id) = ids.pop_front() {
                             client.ack(id);
                             waiting -= 1;
-                        }
-                        if !reading_stdin && waiting == 0 {
-                            client.close(None);
                         }
                     }
                     print_message(&args, message);
@@ -169,6 +155,54 @@ pub(crate) async fn run(args: ConnectArgs, options: ClientOptions) -> Exit {
                 Some(_) => {}
                 None => return Exit::Ok,
             }
+        }
+        // Room may have freed up (a message written, acknowledged or
+        // dropped): the line waiting goes in.
+        if let Some(message) = pending.take() {
+            pending = offer(
+                &client,
+                &args,
+                message,
+                &mut unechoed,
+                &mut waiting,
+                &mut lines,
+            );
+        }
+        if !reading_stdin && pending.is_none() && waiting == 0 && !closing {
+            closing = true;
+            client.close(None);
+        }
+    }
+}
+
+/// Puts a line's message in the client's queue (to be acknowledged by its
+/// echo with --resend-until-echo); gives it back if the queue is full.
+fn offer(
+    client: &ReconnectingClient,
+    args: &ConnectArgs,
+    message: Message,
+    unechoed: &mut HashMap<Vec<u8>, VecDeque<MessageId>>,
+    waiting: &mut usize,
+    lines: &mut StdinLines,
+) -> Option<Message> {
+    let key = payload(&message).to_vec();
+    let sent = if args.resend_until_echo {
+        client.send_reliable(message)
+    } else {
+        client.send(message)
+    };
+    match sent {
+        Ok(pushed) => {
+            if args.resend_until_echo {
+                unechoed.entry(key).or_default().push_back(pushed.id);
+                *waiting += 1;
+            }
+            None
+        }
+        Err(full) if !full.is_unqueueable() => Some(full.message),
+        Err(e) => {
+            lines.not_sent(&e.to_string());
+            None
         }
     }
 }

@@ -330,3 +330,31 @@ fn keepalive_pongs_are_shown_only_with_verbose() {
         assert_eq!(err.contains("< pong"), shown, "{flags:?}: {err}");
     }
 }
+
+#[test]
+fn more_lines_than_the_reconnecting_queue_holds_wait_for_room_and_all_go() {
+    let server = Server::start(&[]);
+    // The queue holds 1024 messages; with --resend-until-echo each stays
+    // in it until its echo comes back.
+    let input: String = (0..3000).map(|i| format!("line {i}\n")).collect();
+    for flags in [
+        &["--reconnect"][..],
+        &["--reconnect", "--resend-until-echo"][..],
+    ] {
+        let mut args = flags.to_vec();
+        let url = server.url("/");
+        args.push(&url);
+        let output = connect(&args, input.as_bytes());
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{flags:?}: {}",
+            stderr(&output)
+        );
+        assert_eq!(
+            String::from_utf8(output.stdout).unwrap(),
+            input,
+            "{flags:?}"
+        );
+    }
+}
