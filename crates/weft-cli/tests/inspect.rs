@@ -77,19 +77,10 @@ fn json_gives_one_object_with_every_step() {
 #[test]
 fn wss_shows_the_tls_session_and_the_certificate_chain() {
     let cert = test_cert();
-    let dir = std::env::temp_dir().join(format!("weft-inspect-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert_file, &cert.cert_pem).unwrap();
-    std::fs::write(&key_file, &cert.key_pem).unwrap();
-    let server = Server::start(&[
-        "--cert",
-        cert_file.to_str().unwrap(),
-        "--key",
-        key_file.to_str().unwrap(),
-    ]);
+    let files = TlsFiles::write(&cert, "inspect");
+    let server = files.serve();
     let url = format!("wss://localhost:{}/", server.addr.port());
-    let output = inspect(&["--ca", cert_file.to_str().unwrap(), &url]);
+    let output = inspect(&["--ca", &files.cert, &url]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert_eq!(
         steps(&output),
@@ -110,31 +101,20 @@ fn wss_shows_the_tls_session_and_the_certificate_chain() {
     let out = stdout(&output);
     assert!(out.contains("FAILED at tls: "), "{out}");
     assert!(out.contains("certificate 0: "), "{out}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn an_expired_certificate_is_shown_as_expired() {
     let cert = expired_cert();
-    let dir = std::env::temp_dir().join(format!("weft-inspect-expired-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert_file, &cert.cert_pem).unwrap();
-    std::fs::write(&key_file, &cert.key_pem).unwrap();
-    let server = Server::start(&[
-        "--cert",
-        cert_file.to_str().unwrap(),
-        "--key",
-        key_file.to_str().unwrap(),
-    ]);
+    let files = TlsFiles::write(&cert, "inspect-expired");
+    let server = files.serve();
     let url = format!("wss://localhost:{}/", server.addr.port());
-    let output = inspect(&["--ca", cert_file.to_str().unwrap(), &url]);
+    let output = inspect(&["--ca", &files.cert, &url]);
     assert_eq!(output.status.code(), Some(4), "{}", stdout(&output));
     let out = stdout(&output);
     assert!(out.contains("FAILED at tls: "), "{out}");
     assert!(out.contains("expired"), "{out}");
     assert!(out.contains("EXPIRED"), "{out}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -287,29 +287,16 @@ fn static_files_are_served_beside_the_websocket_and_nothing_outside_their_direct
 #[test]
 fn cert_and_key_serve_wss() {
     let cert = test_cert();
-    let dir = std::env::temp_dir().join(format!("weft-wss-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert_file, &cert.cert_pem).unwrap();
-    std::fs::write(&key_file, &cert.key_pem).unwrap();
-    let server = Server::start(&[
-        "--cert",
-        cert_file.to_str().unwrap(),
-        "--key",
-        key_file.to_str().unwrap(),
-    ]);
+    let files = TlsFiles::write(&cert, "wss");
+    let server = files.serve();
     assert_eq!(server.scheme, "wss");
     let url = format!("wss://localhost:{}/", server.addr.port());
-    let output = connect(
-        &["--ca", cert_file.to_str().unwrap(), &url],
-        "sécurité\n".as_bytes(),
-    );
+    let output = connect(&["--ca", &files.cert, &url], "sécurité\n".as_bytes());
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(output.stdout, "sécurité\n".as_bytes());
     // Without trusting the certificate: a TLS failure.
     let output = connect(&[&url], b"");
     assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -5,8 +5,11 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use weft_test_support::cert::TestCert;
 
 pub const WEFT: &str = env!("CARGO_BIN_EXE_weft");
 
@@ -141,4 +144,42 @@ pub fn connect_and_hold(args: &[&str]) -> (Child, ChildStdin) {
 
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A certificate and its key written to files, for `--cert`, `--key` and
+/// `--ca`; the files go when this is dropped.
+pub struct TlsFiles {
+    dir: PathBuf,
+    /// The certificate's file.
+    pub cert: String,
+    /// The key's file.
+    pub key: String,
+}
+
+impl TlsFiles {
+    /// Writes `cert` under a directory of the temporary one named for
+    /// `name` and this process.
+    pub fn write(cert: &TestCert, name: &str) -> TlsFiles {
+        let dir = std::env::temp_dir().join(format!("weft-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert_file, &cert.cert_pem).unwrap();
+        std::fs::write(&key_file, &cert.key_pem).unwrap();
+        TlsFiles {
+            cert: cert_file.to_str().unwrap().to_owned(),
+            key: key_file.to_str().unwrap().to_owned(),
+            dir,
+        }
+    }
+
+    /// `weft serve --cert --key` with these files.
+    pub fn serve(&self) -> Server {
+        Server::start(&["--cert", &self.cert, "--key", &self.key])
+    }
+}
+
+impl Drop for TlsFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
