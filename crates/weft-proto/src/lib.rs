@@ -5,10 +5,20 @@
 //! validation, ping and pong, close codes and the closing handshake,
 //! limits and timers. It performs no I/O, reads no clock and draws no
 //! randomness: bytes go in, events and bytes to send come out, time and
-//! masking keys are passed in. It has no `unsafe` code and no input can
-//! make it panic. The blocking and async adapters (`weft-std`,
+//! masking keys are passed in. It has no `unsafe` code of its own and no
+//! input can make it panic. The blocking and async adapters (`weft-std`,
 //! `weft-tokio`) drive it over sockets; this page is the contract for
 //! driving it from your own loop.
+//!
+//! # Features
+//!
+//! - `simd` (default): masking and text conversion through `weft-simd`,
+//!   one small crate of audited `unsafe` SIMD kernels chosen at run time
+//!   (AVX2, SSE2). Without it the whole engine is safe code, a little
+//!   slower ([docs/performance.md](https://github.com/weft-rs/weft/blob/main/docs/performance.md)).
+//! - `deflate`: permessage-deflate (RFC 7692), through flate2's pure-Rust
+//!   zlib-rs backend.
+//! - `tracing`: structured logs through the `tracing` facade.
 //!
 //! # The two stages
 //!

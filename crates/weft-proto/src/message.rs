@@ -79,10 +79,15 @@ impl From<&str> for Utf8Bytes {
 
 impl TryFrom<Bytes> for Utf8Bytes {
     type Error = InvalidUtf8;
+    /// Validated once: with the `simd` feature by weft-simd's SIMD check,
+    /// without it by std's (through `ByteString`).
+    #[inline]
     fn try_from(bytes: Bytes) -> Result<Self, InvalidUtf8> {
-        ByteString::try_from(bytes)
-            .map(Utf8Bytes)
-            .map_err(|_| InvalidUtf8)
+        #[cfg(feature = "simd")]
+        let text = weft_simd::utf8_text(bytes);
+        #[cfg(not(feature = "simd"))]
+        let text = ByteString::try_from(bytes);
+        text.map(Utf8Bytes).map_err(|_| InvalidUtf8)
     }
 }
 

@@ -1,7 +1,10 @@
 //! Masking (RFC 6455 section 5.3): every payload byte is XORed with the
 //! 4-byte key, byte `i` with key byte `i % 4`; unmasking is the same XOR.
 //!
-//! The kernels, all safe code the compiler vectorises:
+//! With the `simd` feature (the default) the three functions below run
+//! weft-simd's kernels: AVX2 or SSE2 chosen at run time, copies written
+//! straight into the buffer's spare capacity. Without it, they are the safe
+//! code below, which the compiler vectorises:
 //! - [`apply_mask`]: in place, 32 bytes at a time over a key pattern
 //!   rotated to the offset; 8 at a time below 32 bytes. Used for payloads
 //!   already in the receive buffer and for a client's outgoing copies.
@@ -10,7 +13,7 @@
 //! - [`extend_frame_unmasked`]: appends a whole frame, header unchanged and
 //!   payload unmasked, in one pass, for a server's large frames.
 //!
-//! The two appending kernels share one lane copy ([`extend_xored`]): 16 key
+//! Without `simd`, the two appending kernels share one lane copy ([`extend_xored`]): 16 key
 //! bytes in a `u128`, 128 bytes at a time through registers.
 //! [`apply_mask_naive`] is the definition every kernel is tested against.
 
@@ -20,8 +23,10 @@ use bytes::BytesMut;
 /// bytes into the payload (so a payload can be unmasked in pieces as it
 /// arrives). Masking twice with the same key and offset restores the input.
 ///
-/// Works 32 bytes at a time over a key pattern rotated to the offset; the
-/// fixed-size inner loop compiles to vector XORs. No alignment is required.
+/// With the `simd` feature, weft-simd's fastest kernel for this CPU (AVX2
+/// or SSE2); without, 32 bytes at a time over a key pattern rotated to the
+/// offset, a fixed-size loop the compiler turns into vector XORs. No
+/// alignment is required.
 ///
 /// ```
 /// use weft_proto::frame::apply_mask;
@@ -31,6 +36,16 @@ use bytes::BytesMut;
 /// ```
 #[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
+    #[cfg(feature = "simd")]
+    weft_simd::mask(buf, key, offset);
+    #[cfg(not(feature = "simd"))]
+    apply_mask_safe(buf, key, offset);
+}
+
+/// [`apply_mask`] in safe code.
+#[cfg(not(feature = "simd"))]
+#[inline]
+fn apply_mask_safe(buf: &mut [u8], key: [u8; 4], offset: usize) {
     const WIDE: usize = 32;
     // The key as it lines up with buf[0].
     let shift = offset % 4;
@@ -84,13 +99,30 @@ pub fn apply_mask_naive(buf: &mut [u8], key: [u8; 4], offset: usize) {
 /// bytes into the payload), in one pass over the bytes rather than a copy
 /// followed by a pass over the copy.
 pub(crate) fn extend_unmasked(buf: &mut BytesMut, src: &[u8], key: [u8; 4], offset: usize) {
-    let lane = key_lane(key, offset);
-    extend_xored(buf, src, lane, lane);
+    #[cfg(feature = "simd")]
+    weft_simd::extend_masked(buf, src, key, offset);
+    #[cfg(not(feature = "simd"))]
+    extend_xored(buf, src, key_lane(key, offset), key_lane(key, offset));
 }
 
 /// Appends a masked frame, `header_len` bytes of header and then payload
 /// from its start (all of it or the part that has arrived), to `buf` with
 /// the payload unmasked: header and payload in one pass.
+#[cfg(feature = "simd")]
+pub(crate) fn extend_frame_unmasked(
+    buf: &mut BytesMut,
+    frame: &[u8],
+    header_len: usize,
+    key: [u8; 4],
+) {
+    let (header, payload) = frame.split_at(header_len.min(frame.len()));
+    buf.reserve(frame.len());
+    buf.extend_from_slice(header);
+    weft_simd::extend_masked(buf, payload, key, 0);
+}
+
+/// [`extend_frame_unmasked`] in safe code.
+#[cfg(not(feature = "simd"))]
 pub(crate) fn extend_frame_unmasked(
     buf: &mut BytesMut,
     frame: &[u8],
@@ -108,10 +140,12 @@ pub(crate) fn extend_frame_unmasked(
 }
 
 /// The bytes of a lane.
+#[cfg(not(feature = "simd"))]
 const LANE: usize = 16;
 
 /// The key as 16 bytes, lined up with a byte `offset` bytes into the
 /// payload.
+#[cfg(not(feature = "simd"))]
 fn key_lane(key: [u8; 4], offset: usize) -> u128 {
     let s = offset % 4;
     let quad = u32::from_le_bytes([key[s], key[(s + 1) % 4], key[(s + 2) % 4], key[(s + 3) % 4]]);
@@ -125,6 +159,7 @@ fn key_lane(key: [u8; 4], offset: usize) -> u128 {
 /// Never inlined: inlined into the receive buffer's `push`, it made the
 /// plain copy there slower (a client's 64 KiB frames decoded at 0.6 times
 /// the rate).
+#[cfg(not(feature = "simd"))]
 #[inline(never)]
 fn extend_xored(buf: &mut BytesMut, src: &[u8], first: u128, lane: u128) {
     const WIDE: usize = 8 * LANE;
@@ -154,6 +189,7 @@ fn extend_xored(buf: &mut BytesMut, src: &[u8], first: u128, lane: u128) {
 }
 
 /// [`extend_xored`] for fewer than 16 bytes.
+#[cfg(not(feature = "simd"))]
 fn extend_xored_short(buf: &mut BytesMut, src: &[u8], lane: u128) {
     let n = src.len().min(LANE);
     let mut word = [0u8; LANE];
