@@ -366,6 +366,82 @@ fn encode(c: &mut Criterion) {
     group.finish();
 }
 
+// ----- encoding in batches: a server queues BATCH messages, then writes -----
+
+/// Messages queued before each write in the batch benchmark.
+const BATCH: usize = 32;
+
+fn encode_batch(c: &mut Criterion) {
+    let mut group = c.benchmark_group("encode_batch");
+    for size in SIZES {
+        let count = ((1 << 20) / size).max(BATCH).next_multiple_of(BATCH);
+        let payload = Bytes::from(vec![7u8; size]);
+        group.throughput(Throughput::Bytes((count * size) as u64));
+        let id = |lib: &str| BenchmarkId::new(lib, size);
+        group.bench_function(id("weft"), |b| {
+            b.iter(|| {
+                let mut conn = Connection::server(Config::default(), Instant::now());
+                let mut out = Memory::new(&[]);
+                for _ in 0..count / BATCH {
+                    for _ in 0..BATCH {
+                        conn.send_binary(payload.clone()).unwrap();
+                    }
+                    while let Some(mut t) = conn.poll_transmit() {
+                        while t.has_remaining() {
+                            let n = out.write(t.chunk()).unwrap();
+                            t.advance(n);
+                        }
+                    }
+                }
+                out.written
+            })
+        });
+        group.bench_function(id("tungstenite"), |b| {
+            use tungstenite::protocol::{Message, Role, WebSocket};
+            b.iter(|| {
+                let mut ws = WebSocket::from_raw_socket(Memory::new(&[]), Role::Server, None);
+                for _ in 0..count / BATCH {
+                    for _ in 0..BATCH {
+                        ws.write(Message::Binary(payload.clone())).unwrap();
+                    }
+                    ws.flush().unwrap();
+                }
+                ws.get_ref().written
+            })
+        });
+        // fastwebsockets writes every frame as it is given: it has no queue.
+        group.bench_function(id("fastwebsockets"), |b| {
+            use fastwebsockets::{Frame, Payload, Role, WebSocket};
+            b.iter(|| {
+                let mut ws = WebSocket::after_handshake(Memory::new(&[]), Role::Server);
+                block_on(async {
+                    for _ in 0..count {
+                        let frame = Frame::binary(Payload::Borrowed(&payload));
+                        ws.write_frame(frame).await.unwrap();
+                    }
+                });
+                ws.into_inner().written
+            })
+        });
+        group.bench_function(id("tokio-websockets"), |b| {
+            b.iter(|| {
+                let mut ws = tokio_websockets::ServerBuilder::new().serve(Memory::new(&[]));
+                block_on(async {
+                    for _ in 0..count / BATCH {
+                        for _ in 0..BATCH {
+                            let message = tokio_websockets::Message::binary(payload.clone());
+                            ws.feed(message).await.unwrap();
+                        }
+                        ws.flush().await.unwrap();
+                    }
+                });
+                ws.get_ref().written
+            })
+        });
+    }
+    group.finish();
+}
+
 // ----- masking and UTF-8 -----
 
 fn masking(c: &mut Criterion) {
@@ -450,6 +526,6 @@ criterion_group! {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(20);
-    targets = decode_masked, decode_unmasked, encode, masking, utf8, handshake
+    targets = decode_masked, decode_unmasked, encode, encode_batch, masking, utf8, handshake
 }
 criterion_main!(benches);

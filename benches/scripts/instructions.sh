@@ -2,6 +2,9 @@
 # Instructions per frame, counted by valgrind's callgrind (the same figure
 # on a noisy machine): each cell runs benches/examples/instructions.rs at
 # two frame counts and divides the difference, so the setup drops out.
+# Only the example's `decode` and `encode` functions are counted: building
+# the frames to decode is not (until 2026-12-07 it was, which added the
+# cost of writing each frame to every decode figure).
 #
 #   benches/scripts/instructions.sh [BINARY]
 #
@@ -21,7 +24,8 @@ counts() { if [ "$1" -ge 65536 ]; then echo "40 80"; else echo "2000 4000"; fi; 
 count() {
   local out
   out=$(mktemp)
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$@" 2> "$out" >/dev/null
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+    --toggle-collect=instructions::decode --toggle-collect=instructions::encode "$bin" "$@" 2> "$out" >/dev/null
   # "==PID== Collected : N"
   awk '/Collected :/ {print $4}' "$out"
   rm -f "$out"
@@ -43,9 +47,11 @@ for mode in decode decode-ref; do
     done
   done
 done
-for size in 16 125 1024 65536; do
-  read -r small large <<< "$(counts "$size")"
-  a=$(count encode "$size" "$small")
-  b=$(count encode "$size" "$large")
-  echo "| encode | $size | $(( (b - a) / (large - small) )) |"
+for mode in encode encode-batch; do
+  for size in 16 125 1024 65536; do
+    read -r small large <<< "$(counts "$size")"
+    a=$(count "$mode" "$size" "$small")
+    b=$(count "$mode" "$size" "$large")
+    echo "| $mode | $size | $(( (b - a) / (large - small) )) |"
+  done
 done
