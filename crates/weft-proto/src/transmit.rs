@@ -1,10 +1,9 @@
 //! Outgoing bytes: the queue of encoded frames and the [`Transmit`] handed
 //! to the adapter.
 
-use std::collections::VecDeque;
 use std::io::IoSlice;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::frame::{apply_mask, FrameHeader, OpCode, MAX_HEADER_LEN};
 use crate::logging;
@@ -14,6 +13,10 @@ use crate::logging;
 /// their own chunk and never copied (servers only: clients must mask, which
 /// means writing a masked copy).
 const COPY_THRESHOLD: usize = 512;
+
+/// The least room the packing buffer grows by: small frames queued one at a
+/// time then grow it once every few dozen frames, not at every frame.
+const PACK_GROWTH: usize = 1024;
 
 /// Bytes to write to the transport, in order: a [`bytes::Buf`] over a few
 /// chunks (frame headers and small payloads packed together, large payloads
@@ -29,8 +32,12 @@ pub struct Transmit {
     /// apart so that the common transmit, one chunk of packed frames, needs
     /// no allocation of its own.
     front: Bytes,
-    /// The chunks after `front`, in order, none empty.
-    rest: VecDeque<Bytes>,
+    /// The chunks after `front`, in order, none empty, from `rest[next]`
+    /// on (those before it are written and left empty). A `Vec` and an
+    /// index rather than a `VecDeque`: the common transmit has no chunk
+    /// here, and an empty `Vec` costs nothing to create or drop.
+    rest: Vec<Bytes>,
+    next: usize,
     remaining: usize,
 }
 
@@ -45,7 +52,7 @@ impl Transmit {
     pub fn to_vec(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.remaining);
         out.extend_from_slice(&self.front);
-        for chunk in &self.rest {
+        for chunk in self.rest.get(self.next..).unwrap_or_default() {
             out.extend_from_slice(chunk);
         }
         out
@@ -57,7 +64,9 @@ impl Transmit {
         let rest = other.remaining.saturating_sub(front.len());
         self.push(front);
         self.remaining += rest;
-        self.rest.append(&mut other.rest);
+        // `other`'s front is empty only if all of it is: its other chunks
+        // go after this one's.
+        self.rest.extend(other.rest.drain(..).skip(other.next));
     }
 
     fn push(&mut self, chunk: Bytes) {
@@ -68,7 +77,7 @@ impl Transmit {
         if self.front.is_empty() {
             self.front = chunk;
         } else {
-            self.rest.push_back(chunk);
+            self.rest.push(chunk);
         }
     }
 }
@@ -84,7 +93,15 @@ impl Buf for Transmit {
 
     fn advance(&mut self, cnt: usize) {
         // Advancing past the end empties the buffer rather than panicking.
-        let mut cnt = cnt.min(self.remaining);
+        if cnt >= self.remaining {
+            // All written, the common case: the chunks are let go at once
+            // (those in `rest` when the transmit is dropped).
+            self.remaining = 0;
+            self.front = Bytes::new();
+            self.next = self.rest.len();
+            return;
+        }
+        let mut cnt = cnt;
         self.remaining -= cnt;
         while cnt > 0 && !self.front.is_empty() {
             if cnt < self.front.len() {
@@ -92,14 +109,20 @@ impl Buf for Transmit {
                 return;
             }
             cnt -= self.front.len();
-            self.front = self.rest.pop_front().unwrap_or_default();
+            self.front = match self.rest.get_mut(self.next) {
+                Some(chunk) => {
+                    self.next += 1;
+                    std::mem::take(chunk)
+                }
+                None => Bytes::new(),
+            };
         }
     }
 
     fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
         let chunks = std::iter::once(&self.front)
             .filter(|c| !c.is_empty())
-            .chain(self.rest.iter());
+            .chain(self.rest.get(self.next..).unwrap_or_default());
         let mut n = 0;
         for (slot, chunk) in dst.iter_mut().zip(chunks) {
             *slot = IoSlice::new(chunk);
@@ -150,15 +173,23 @@ impl OutQueue {
             Some(_) => payload.len(),
             None => payload.len().min(COPY_THRESHOLD),
         };
-        self.packing.reserve(head_len + copied);
-        self.packing.put_slice(&head[..head_len]);
+        // The header goes in as all 14 bytes of `head`, cut back to its
+        // length: a copy of known size, which compiles to two stores, where
+        // copying `head_len` bytes is a call to memcpy.
+        let need = MAX_HEADER_LEN + copied;
+        if self.packing.capacity() - self.packing.len() < need {
+            self.packing.reserve(need.max(PACK_GROWTH));
+        }
+        let end = self.packing.len() + head_len;
+        self.packing.extend_from_slice(&head);
+        self.packing.truncate(end);
         match mask {
             Some(key) => {
                 let start = self.packing.len();
                 self.packing.extend_from_slice(&payload);
                 apply_mask(&mut self.packing[start..], key, 0);
             }
-            None if payload.len() <= COPY_THRESHOLD => self.packing.put_slice(&payload),
+            None if payload.len() <= COPY_THRESHOLD => self.packing.extend_from_slice(&payload),
             None => {
                 let packed = self.packing.split().freeze();
                 self.ready.push(packed);
@@ -168,8 +199,18 @@ impl OutQueue {
     }
 
     /// Everything queued, in order; the queue is left empty.
+    #[inline]
     pub(crate) fn take(&mut self) -> Transmit {
         let packed = self.packing.split().freeze();
+        if self.ready.remaining == 0 {
+            // Only packed frames, the common case: one chunk.
+            return Transmit {
+                remaining: packed.len(),
+                front: packed,
+                rest: Vec::new(),
+                next: 0,
+            };
+        }
         self.ready.push(packed);
         std::mem::take(&mut self.ready)
     }
