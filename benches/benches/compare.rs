@@ -14,23 +14,18 @@
 //! `cargo bench -p weft-benches --bench compare` runs it all;
 //! a filter such as `-- decode_masked/binary/16` runs a part.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::io::{self, Read, Write};
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use weft_benches::memory::{block_on, Memory, READ};
 use weft_benches::wire::{self, text_of, JSON, MASK};
 use weft_proto::frame::apply_mask;
 use weft_proto::{Config, Connection, Event, EventRef, Utf8Validator};
 
-/// Bytes handed out per read, as from a socket.
-const READ: usize = 64 * 1024;
 /// Payload sizes of the decode and encode benchmarks.
 const SIZES: [usize; 4] = [16, 125, 1024, 64 * 1024];
 
@@ -49,79 +44,6 @@ fn frames(size: usize, text: bool, masked: bool) -> Frames {
         count,
         size,
         text,
-    }
-}
-
-/// An in-memory transport: reads hand out `wire` at most `READ` bytes at a
-/// time; writes are counted and dropped.
-struct Memory<'a> {
-    wire: &'a [u8],
-    written: usize,
-}
-
-impl<'a> Memory<'a> {
-    fn new(wire: &'a [u8]) -> Self {
-        Memory { wire, written: 0 }
-    }
-}
-
-impl Read for Memory<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = buf.len().min(self.wire.len()).min(READ);
-        buf[..n].copy_from_slice(&self.wire[..n]);
-        self.wire = &self.wire[n..];
-        Ok(n)
-    }
-}
-
-impl Write for Memory<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.written += black_box(buf).len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl AsyncRead for Memory<'_> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let n = buf.remaining().min(self.wire.len()).min(READ);
-        buf.put_slice(&self.wire[..n]);
-        self.wire = &self.wire[n..];
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for Memory<'_> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.written += black_box(buf).len();
-        Poll::Ready(Ok(buf.len()))
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
-/// Runs a future over `Memory`, which is never pending, to completion.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
     }
 }
 

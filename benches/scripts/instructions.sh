@@ -2,14 +2,16 @@
 # Instructions per frame, counted by valgrind's callgrind (the same figure
 # on a noisy machine): each cell runs benches/examples/instructions.rs at
 # two frame counts and divides the difference, so the setup drops out.
-# Only the example's `decode` and `encode` functions are counted: building
+# Only the example's `decode*` and `encode*` functions are counted: building
 # the frames to decode is not (until 2026-12-07 it was, which added the
 # cost of writing each frame to every decode figure).
 #
 #   benches/scripts/instructions.sh [BINARY]
 #
 # BINARY defaults to this tree's release build of the example; pass another
-# tree's build to compare two commits cell by cell. Prints a markdown table.
+# tree's build to compare two commits cell by cell. Prints two markdown
+# tables: Weft's work in every mode, then Weft beside each peer (the same
+# frames through tungstenite, fastwebsockets and tokio-websockets).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin="${1:-}"
@@ -25,7 +27,8 @@ count() {
   local out
   out=$(mktemp)
   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-    --toggle-collect=instructions::decode --toggle-collect=instructions::encode "$bin" "$@" 2> "$out" >/dev/null
+    --toggle-collect='instructions::decode*' --toggle-collect='instructions::encode*' \
+    "$bin" "$@" 2> "$out" >/dev/null
   # "==PID== Collected : N"
   awk '/Collected :/ {print $4}' "$out"
   rm -f "$out"
@@ -53,5 +56,28 @@ for mode in encode encode-batch; do
     a=$(count "$mode" "$size" "$small")
     b=$(count "$mode" "$size" "$large")
     echo "| $mode | $size | $(( (b - a) / (large - small) )) |"
+  done
+done
+# The same work through each peer, beside Weft's owned API.
+per_frame() {
+  local small large a b
+  read -r small large <<< "$(counts "$2")"
+  a=$(count "$1" "$2" "$small" "${@:3}")
+  b=$(count "$1" "$2" "$large" "${@:3}")
+  echo $(( (b - a) / (large - small) ))
+}
+echo
+echo "| work | size | weft | tungstenite | fastwebsockets | tokio-websockets |"
+echo "| --- | --- | --- | --- | --- | --- |"
+for work in "decode binary masked" "decode text masked" "encode binary"; do
+  read -r verb kind _ <<< "$work"
+  extra=()
+  [ "$kind" = text ] && extra+=(text)
+  for size in 16 125 1024 65536; do
+    row="| $work | $size | $(per_frame "$verb" "$size" "${extra[@]}")"
+    for peer in tungstenite fastwebsockets tokio-websockets; do
+      row="$row | $(per_frame "$verb-$peer" "$size" "${extra[@]}")"
+    done
+    echo "$row |"
   done
 done

@@ -4,10 +4,12 @@
 //! - [`server`]: what every echo server example shares: the port argument
 //!   and the `listening on` line the scripts wait for.
 //! - [`wire`]: the frames the decoding benchmarks read.
+//! - [`memory`]: the in-memory transport they are read from and written to.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+pub mod memory;
 pub mod server;
 pub mod wire;

@@ -242,6 +242,7 @@ mod message;
 #[cfg(not(feature = "deflate"))]
 mod no_deflate;
 mod role;
+mod text_buf;
 mod transmit;
 mod utf8;
 

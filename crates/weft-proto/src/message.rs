@@ -35,6 +35,11 @@ impl Utf8Bytes {
         &self.0
     }
 
+    /// Text already validated (by the receive path's `TextBuf`).
+    pub(crate) fn from_validated(text: ByteString) -> Self {
+        Utf8Bytes(text)
+    }
+
     /// The underlying bytes.
     pub fn as_bytes(&self) -> &Bytes {
         self.0.as_bytes()

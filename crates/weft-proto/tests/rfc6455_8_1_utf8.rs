@@ -121,3 +121,39 @@ fn validator_rejects_impossible_prefixes_at_once() {
         assert!(!v.is_complete());
     }
 }
+
+#[test]
+fn a_text_frame_cut_anywhere_is_delivered_whole() {
+    // A frame longer than one read arrives in pieces: each is checked as it
+    // comes (a cut may fall inside a code point) and the text is whole.
+    let now = Instant::now();
+    let text = "κόσμε 𝄞 ü €".repeat(9);
+    let wire = client_frame(0x81, text.as_bytes());
+    for first in 1..wire.len() {
+        for second in [first + 1, (first + wire.len()) / 2, wire.len()] {
+            let second = second.clamp(first, wire.len());
+            let mut s = server(Config::default(), now);
+            let mut events = feed(&mut s, now, &wire[..first]);
+            events.extend(feed(&mut s, now, &wire[first..second]));
+            events.extend(feed(&mut s, now, &wire[second..]));
+            assert_eq!(
+                events,
+                vec![Event::Text(text.as_str().into())],
+                "cut at {first}, {second}"
+            );
+            assert_eq!(s.buffered_amount(), 0);
+        }
+    }
+}
+
+#[test]
+fn a_text_frame_in_pieces_ending_inside_a_code_point_fails_with_1007() {
+    let now = Instant::now();
+    let mut payload = "κόσμε".repeat(20).into_bytes();
+    payload.extend_from_slice(b"\xE2\x82"); // the start of '€', cut short
+    let wire = client_frame(0x81, &payload);
+    let mut s = server(Config::default(), now);
+    assert!(feed(&mut s, now, &wire[..50]).is_empty());
+    let events = feed(&mut s, now, &wire[50..]);
+    assert!(fails_with_1007(&events), "{events:?}");
+}

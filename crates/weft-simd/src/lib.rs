@@ -13,7 +13,8 @@
 //! - **Text** ([`utf8_text`]): a [`ByteString`](bytestring::ByteString) from
 //!   [`Bytes`](bytes::Bytes) validated once, with the SIMD validator,
 //!   instead of twice (`ByteString::try_from` validates again with the
-//!   slower std check).
+//!   slower std check); [`Utf8Buf`] does the same for text that arrives
+//!   in pieces, each checked as it arrives.
 //!
 //! # Where the `unsafe` is, and why it is sound
 //!
@@ -26,6 +27,8 @@
 //! - `extend.rs`: `BytesMut::set_len` over bytes the kernel has written.
 //! - `text.rs`: `ByteString::from_bytes_unchecked` right after validation,
 //!   on immutable bytes.
+//! - `text_buf.rs`: the same on bytes every one of which [`Utf8Buf::push`]
+//!   checked as it added them.
 //!
 //! Every `unsafe` block carries a `SAFETY:` comment (clippy's
 //! `undocumented_unsafe_blocks` is denied). Every kernel is tested against
@@ -55,6 +58,7 @@ mod key;
 mod portable;
 pub mod reference;
 mod text;
+mod text_buf;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -64,6 +68,7 @@ mod sse2;
 pub use extend::extend_masked;
 pub use kernel::Kernel;
 pub use text::utf8_text;
+pub use text_buf::{NotUtf8, Utf8Buf};
 
 /// Masks or unmasks `buf` in place with `key`, as if `buf` began `offset`
 /// bytes into the payload (so a payload can be unmasked in pieces as it
@@ -71,5 +76,9 @@ pub use text::utf8_text;
 /// same key and offset restores the input. No alignment is required.
 #[inline]
 pub fn mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
+    if buf.len() <= 16 {
+        // No vector to fill: two words, inlined into the caller.
+        return portable::mask_short(buf, key::lane(key, offset));
+    }
     Kernel::for_len(buf.len()).mask(buf, key, offset);
 }

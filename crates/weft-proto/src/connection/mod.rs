@@ -82,6 +82,9 @@ pub struct Connection {
     timers: Timers,
     /// The latest instant an input gave.
     now: Instant,
+    /// The largest payload the short path takes whole: the frame and
+    /// message limits and the stream threshold, worked out once.
+    whole_max: usize,
 }
 
 impl fmt::Debug for Connection {
@@ -115,8 +118,13 @@ impl Connection {
         now: Instant,
     ) -> Connection {
         crate::logging::opened(role);
+        let whole_max = config
+            .max_frame_size
+            .min(config.max_message_size)
+            .min(config.stream_threshold.unwrap_or(usize::MAX));
         Connection {
             role,
+            whole_max,
             config,
             closing: Closing::new(),
             recv: Recv::default(),
@@ -288,7 +296,8 @@ impl Connection {
                 recv::Step::Event(event) => return Some(event),
                 recv::Step::Continue => continue,
                 recv::Step::NeedMore => {
-                    if self.recv.input.caught_up() == recv::Parsed::MoreBuffered {
+                    let keep_room = self.recv.collecting_text();
+                    if self.recv.input.caught_up(keep_room) == recv::Parsed::MoreBuffered {
                         continue;
                     }
                     if self.recv.eof {

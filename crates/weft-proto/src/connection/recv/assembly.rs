@@ -119,9 +119,9 @@ impl Connection {
                     }
                     // Its text is validated once, as it becomes `Utf8Bytes`,
                     // unless it arrives in pieces: then each piece is checked
-                    // as it comes, to fail fast.
+                    // as it comes, to fail fast, and collected.
                     let whole_now = recv.input.bytes().len() - header_len >= len;
-                    frame.check_utf8 = kind == MessageKind::Text && !whole_now;
+                    frame.collect_text = kind == MessageKind::Text && !whole_now;
                     return Ok(None);
                 }
                 let body = if compressed {

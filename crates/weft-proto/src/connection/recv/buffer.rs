@@ -234,8 +234,11 @@ impl Input {
     /// buffer), or everything received is parsed. Then an empty buffer is
     /// let go (its memory is freed once the application drops the payloads
     /// split off it), so a connection that has gone quiet holds no receive
-    /// buffer, whatever its last read was.
-    pub(crate) fn caught_up(&mut self) -> Parsed {
+    /// buffer, whatever its last read was. With `keep_room` (a text frame
+    /// in pieces is being collected) the empty buffer keeps the room it has
+    /// for the rest of that frame, so the next piece lands right after the
+    /// last and the two join without a copy.
+    pub(crate) fn caught_up(&mut self, keep_room: bool) -> Parsed {
         if let Some(next) = self.next.take() {
             // The second buffer starts at the end of a frame, and the parser
             // only waits for more once it has taken every whole frame.
@@ -252,7 +255,7 @@ impl Input {
             return Parsed::MoreBuffered;
         }
         self.unparsed = false;
-        if self.bytes.is_empty() {
+        if self.bytes.is_empty() && !keep_room {
             // Even with no capacity left: a buffer split or advanced to its
             // end may still hold its allocation.
             self.bytes = BytesMut::new();

@@ -27,6 +27,7 @@ use crate::frame::{apply_mask, FrameHeader, OpCode};
 use crate::logging;
 use crate::message::{Event, MessageKind, Utf8Bytes};
 use crate::role::Role;
+use crate::text_buf::TextBuf;
 use crate::utf8::Utf8Validator;
 
 use assembly::InMessage;
@@ -60,8 +61,13 @@ pub(super) struct Recv {
     frame: Option<InFrame>,
     /// The message whose first frame has arrived, when it has more frames.
     message: Option<InMessage>,
-    /// Checks text that arrives in pieces as it comes (RFC 6455 8.1).
+    /// Checks the text of a message in several frames, or streamed, as it
+    /// comes (RFC 6455 8.1).
     utf8: Utf8Validator,
+    /// The text of a message in one frame that arrives in pieces: each
+    /// piece is moved here and checked as it arrives, and the whole is not
+    /// checked again.
+    text: TextBuf,
     /// The transport's read side ended.
     pub(super) eof: bool,
     /// Everything received is to be dropped at the next call: the
@@ -87,6 +93,9 @@ pub(super) struct InFrame {
     pub(super) offset: usize,
     /// Feed payload bytes to the UTF-8 validator as they arrive.
     check_utf8: bool,
+    /// A text message in this one frame, arriving in pieces: move each
+    /// piece to `Recv::text` as it arrives.
+    collect_text: bool,
 }
 
 impl Recv {
@@ -115,7 +124,7 @@ impl Recv {
         if self.discard {
             return 0;
         }
-        self.input.len() + self.message.as_ref().map_or(0, InMessage::buffered)
+        self.input.len() + self.text.len() + self.message.as_ref().map_or(0, InMessage::buffered)
     }
 
     /// Drops everything received: after a close frame or a failure.
@@ -124,6 +133,14 @@ impl Recv {
         self.discard = false;
         self.frame = None;
         self.message = None;
+        self.text.clear();
+    }
+
+    /// Whether a text frame in pieces is being moved to `text`: its buffer
+    /// keeps its room for the rest of the frame while it waits, so the
+    /// pieces join without a copy.
+    pub(super) fn collecting_text(&self) -> bool {
+        self.frame.is_some_and(|f| f.collect_text)
     }
 }
 
@@ -202,6 +219,9 @@ impl Connection {
             }
             frame.ready = avail;
         }
+        if frame.collect_text {
+            return self.collect_text(frame, avail);
+        }
         let streamed =
             !frame.opcode.is_control() && recv.message.as_ref().is_some_and(InMessage::is_streamed);
         if streamed {
@@ -230,6 +250,29 @@ impl Connection {
                 self.on_data(payload, frame.fin)
             }
         }
+    }
+
+    /// Moves what has arrived of a text frame in pieces to `Recv::text`,
+    /// checking it, and delivers the text once the frame is complete.
+    fn collect_text(&mut self, mut frame: InFrame, avail: usize) -> Result<Step, ProtocolError> {
+        let recv = &mut self.recv;
+        if avail > 0 {
+            let piece = recv.input.take_front(avail);
+            frame.remaining -= avail;
+            frame.offset += avail;
+            frame.ready = 0;
+            frame.unmasked = 0;
+            recv.text
+                .push(piece)
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        if frame.remaining > 0 {
+            recv.frame = Some(frame);
+            return Ok(Step::NeedMore);
+        }
+        recv.frame = None;
+        let text = recv.text.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+        Ok(Step::Event(Event::Text(Utf8Bytes::from_validated(text))))
     }
 
     /// Reads and checks the next frame header.
@@ -278,6 +321,7 @@ impl Connection {
             unmasked: 0,
             offset: 0,
             check_utf8: false,
+            collect_text: false,
         };
         let mut flushed = None;
         if !header.opcode.is_control() {

@@ -64,11 +64,7 @@ impl Connection {
         let bytes = recv.input.bytes();
         let header = ShortHeader::parse(bytes, self.role == Role::Server)?;
         let (header_len, len) = (header.header_len, header.payload_len);
-        let config = &self.config;
-        if len > config.max_frame_size.min(config.max_message_size)
-            || config.stream_threshold.is_some_and(|t| len > t)
-            || len > bytes.len() - header_len
-        {
+        if len > self.whole_max || len > bytes.len() - header_len {
             return None;
         }
         // The payload is unmasked where it lies (what `push` has not
