@@ -28,14 +28,16 @@ const PACK_GROWTH: usize = 1024;
 /// can be written without holding any lock on the connection.
 #[derive(Debug, Default)]
 pub struct Transmit {
-    /// The first chunk, empty only when everything has been written. Held
-    /// apart so that the common transmit, one chunk of packed frames, needs
-    /// no allocation of its own.
+    /// The first chunk, empty only when everything has been written.
     front: Bytes,
-    /// The chunks after `front`, in order, none empty, from `rest[next]`
-    /// on (those before it are written and left empty). A `Vec` and an
-    /// index rather than a `VecDeque`: the common transmit has no chunk
-    /// here, and an empty `Vec` costs nothing to create or drop.
+    /// The chunk after it, empty if there is none. The first two chunks are
+    /// held apart so that the common transmits, packed frames alone or a
+    /// header and the large payload after it, need no allocation of their
+    /// own.
+    second: Bytes,
+    /// The chunks after `second`, in order, none empty, from `rest[next]`
+    /// on (those before it are written and left empty); there are some
+    /// only when `second` is not empty.
     rest: Vec<Bytes>,
     next: usize,
     remaining: usize,
@@ -51,22 +53,28 @@ impl Transmit {
     /// transports without vectored writes).
     pub fn to_vec(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.remaining);
-        out.extend_from_slice(&self.front);
-        for chunk in self.rest.get(self.next..).unwrap_or_default() {
+        for chunk in self.chunks() {
             out.extend_from_slice(chunk);
         }
         out
     }
 
+    /// The chunks not yet written, in order.
+    fn chunks(&self) -> impl Iterator<Item = &Bytes> {
+        [&self.front, &self.second]
+            .into_iter()
+            .filter(|c| !c.is_empty())
+            .chain(self.rest.get(self.next..).unwrap_or_default())
+    }
+
     /// Moves every chunk of `other` to the end of this one.
     pub(crate) fn append(&mut self, mut other: Transmit) {
-        let front = std::mem::take(&mut other.front);
-        let rest = other.remaining.saturating_sub(front.len());
-        self.push(front);
-        self.remaining += rest;
-        // `other`'s front is empty only if all of it is: its other chunks
-        // go after this one's.
-        self.rest.extend(other.rest.drain(..).skip(other.next));
+        self.push(std::mem::take(&mut other.front));
+        self.push(std::mem::take(&mut other.second));
+        let next = other.next;
+        for chunk in other.rest.drain(..).skip(next) {
+            self.push(chunk);
+        }
     }
 
     fn push(&mut self, chunk: Bytes) {
@@ -76,6 +84,8 @@ impl Transmit {
         self.remaining += chunk.len();
         if self.front.is_empty() {
             self.front = chunk;
+        } else if self.second.is_empty() {
+            self.second = chunk;
         } else {
             self.rest.push(chunk);
         }
@@ -98,6 +108,7 @@ impl Buf for Transmit {
             // (those in `rest` when the transmit is dropped).
             self.remaining = 0;
             self.front = Bytes::new();
+            self.second = Bytes::new();
             self.next = self.rest.len();
             return;
         }
@@ -109,22 +120,20 @@ impl Buf for Transmit {
                 return;
             }
             cnt -= self.front.len();
-            self.front = match self.rest.get_mut(self.next) {
+            let after = match self.rest.get_mut(self.next) {
                 Some(chunk) => {
                     self.next += 1;
                     std::mem::take(chunk)
                 }
                 None => Bytes::new(),
             };
+            self.front = std::mem::replace(&mut self.second, after);
         }
     }
 
     fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
-        let chunks = std::iter::once(&self.front)
-            .filter(|c| !c.is_empty())
-            .chain(self.rest.get(self.next..).unwrap_or_default());
         let mut n = 0;
-        for (slot, chunk) in dst.iter_mut().zip(chunks) {
+        for (slot, chunk) in dst.iter_mut().zip(self.chunks()) {
             *slot = IoSlice::new(chunk);
             n += 1;
         }
@@ -207,6 +216,7 @@ impl OutQueue {
             return Transmit {
                 remaining: packed.len(),
                 front: packed,
+                second: Bytes::new(),
                 rest: Vec::new(),
                 next: 0,
             };
@@ -273,5 +283,38 @@ mod tests {
             t.advance(n);
         }
         assert_eq!(out, b"headpayloadtailheadpayloadtail");
+    }
+
+    #[test]
+    fn any_number_of_chunks_comes_out_in_order_at_any_write_size() {
+        for chunks in 0..7usize {
+            let parts: Vec<Vec<u8>> = (0..chunks)
+                .map(|i| (0..(i * 5 + 1) as u8).map(|b| b ^ i as u8).collect())
+                .collect();
+            let whole: Vec<u8> = parts.concat();
+            for step in 1..=whole.len().max(1) {
+                let mut t = Transmit::default();
+                for part in &parts {
+                    t.push(Bytes::copy_from_slice(part));
+                }
+                let mut appended = Transmit::default();
+                appended.push(Bytes::from_static(b"<"));
+                appended.append(t);
+                assert_eq!(appended.to_vec()[1..], whole[..]);
+                appended.advance(1);
+                let mut out = Vec::new();
+                while appended.has_remaining() {
+                    let mut slices = [IoSlice::new(&[]); 3];
+                    let n = appended.chunks_vectored(&mut slices);
+                    assert!(n > 0);
+                    assert_eq!(&*slices[0], appended.chunk());
+                    let take = step.min(appended.chunk().len());
+                    out.extend_from_slice(&appended.chunk()[..take]);
+                    appended.advance(take);
+                }
+                assert_eq!(out, whole, "{chunks} chunks, writes of {step}");
+                assert!(appended.is_empty());
+            }
+        }
     }
 }
