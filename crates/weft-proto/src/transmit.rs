@@ -147,12 +147,16 @@ pub(crate) struct OutQueue {
     /// The chunk being packed: headers and small payloads.
     packing: BytesMut,
     /// Chunks complete and in order, all before `packing`.
-    ready: Transmit,
+    /// Kept as a list rather than a `Transmit`, which is larger: most
+    /// connections never queue a chunk here.
+    ready: Vec<Bytes>,
+    /// Bytes in `ready`.
+    ready_len: usize,
 }
 
 impl OutQueue {
     pub(crate) fn len(&self) -> usize {
-        self.ready.remaining + self.packing.len()
+        self.ready_len + self.packing.len()
     }
 
     /// Encodes one frame (`rsv`: the RSV bits, RSV1 as `0b100`). With a
@@ -201,7 +205,10 @@ impl OutQueue {
             None if payload.len() <= COPY_THRESHOLD => self.packing.extend_from_slice(&payload),
             None => {
                 let packed = self.packing.split().freeze();
-                self.ready.push(packed);
+                self.ready_len += packed.len() + payload.len();
+                if !packed.is_empty() {
+                    self.ready.push(packed);
+                }
                 self.ready.push(payload);
             }
         }
@@ -211,7 +218,7 @@ impl OutQueue {
     #[inline]
     pub(crate) fn take(&mut self) -> Transmit {
         let packed = self.packing.split().freeze();
-        if self.ready.remaining == 0 {
+        if self.ready.is_empty() {
             // Only packed frames, the common case: one chunk.
             return Transmit {
                 remaining: packed.len(),
@@ -221,8 +228,13 @@ impl OutQueue {
                 next: 0,
             };
         }
-        self.ready.push(packed);
-        std::mem::take(&mut self.ready)
+        let mut transmit = Transmit::default();
+        for chunk in self.ready.drain(..) {
+            transmit.push(chunk);
+        }
+        transmit.push(packed);
+        self.ready_len = 0;
+        transmit
     }
 }
 

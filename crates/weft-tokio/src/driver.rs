@@ -78,7 +78,8 @@ pub(crate) struct Inner<S> {
     needs_flush: bool,
     pub(crate) write_side: WriteSide,
     /// What a failed write said, for the sending half to report.
-    write_error: Option<(io::ErrorKind, String)>,
+    /// Boxed: kept only after a failed write.
+    write_error: Option<Box<(io::ErrorKind, String)>>,
     read_eof: bool,
     /// A read error to hand to the application before the remaining events.
     read_error: Option<io::Error>,

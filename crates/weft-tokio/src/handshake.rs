@@ -266,10 +266,10 @@ async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
 ///
 /// To serve `wss://`, accept the TLS session first and hand over the
 /// encrypted stream (see the [crate docs](crate#serving-wss)).
-pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
+pub fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
-) -> Result<WebSocketStream<S>, Error> {
-    accept_with(stream, weft_io::default_config(), |_| Ok(Accept::new())).await
+) -> impl Future<Output = Result<WebSocketStream<S>, Error>> {
+    accept_with(stream, weft_io::default_config(), |_| Ok(Accept::new()))
 }
 
 /// Accepts a WebSocket on a stream whose client has connected, letting
@@ -304,7 +304,26 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
 /// # Ok(())
 /// # }
 /// ```
-pub async fn accept_with<S, F>(
+///
+/// The handshake's state (the request being read, the handshake, the
+/// connection being built: more than a kilobyte) lives in an allocation of
+/// its own, freed when the handshake ends. The future returned is a
+/// pointer, so a task that accepts and then serves the connection is not
+/// that kilobyte larger for the connection's whole life.
+pub fn accept_with<S, F>(
+    stream: S,
+    config: Config,
+    decide: F,
+) -> impl Future<Output = Result<WebSocketStream<S>, Error>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&IncomingRequest) -> Result<Accept, Reject>,
+{
+    Box::pin(accept_boxed(stream, config, decide))
+}
+
+/// [`accept_with`]'s handshake, run in its own allocation.
+async fn accept_boxed<S, F>(
     mut stream: S,
     config: Config,
     decide: F,

@@ -76,9 +76,12 @@ pub struct Connection {
     send: Sender,
     /// The event `poll_event_ref` lent last, when it did not lend it from
     /// the receive buffer: kept until the next call.
-    lent_event: Option<Event>,
+    /// Boxed: most connections never hold one, and an `Event` is 40 bytes.
+    lent_event: Option<Box<Event>>,
     /// permessage-deflate, once negotiated.
-    deflate: Option<Deflate>,
+    /// Boxed: its state is a few hundred bytes a connection without it
+    /// need not carry.
+    deflate: Option<Box<Deflate>>,
     timers: Timers,
     /// The latest instant an input gave.
     now: Instant,
@@ -142,7 +145,7 @@ impl Connection {
     #[cfg(feature = "deflate")]
     pub fn enable_deflate(&mut self, params: DeflateParams) {
         let config = self.config.deflate.clone().unwrap_or_default();
-        self.deflate = Some(Deflate::new(params, self.role, &config));
+        self.deflate = Some(Box::new(Deflate::new(params, self.role, &config)));
     }
 
     // ----- getters -----
@@ -150,7 +153,7 @@ impl Connection {
     /// The permessage-deflate parameters in force, if it was negotiated.
     #[cfg(feature = "deflate")]
     pub fn deflate(&self) -> Option<&DeflateParams> {
-        self.deflate.as_ref().map(Deflate::params)
+        self.deflate.as_deref().map(Deflate::params)
     }
 
     /// Whether [`Event::Closed`] has been returned: nothing more will happen
@@ -349,8 +352,8 @@ impl Connection {
                 return self.lend(frame);
             }
         }
-        self.lent_event = self.poll_event_general();
-        self.lent_event.as_ref().map(Event::as_event_ref)
+        self.lent_event = self.poll_event_general().map(Box::new);
+        self.lent_event.as_deref().map(Event::as_event_ref)
     }
 
     // ----- what the receive path and the timers share -----

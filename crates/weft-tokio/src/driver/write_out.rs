@@ -59,7 +59,7 @@ impl<S> Inner<S> {
     fn fail_write(&mut self, e: &io::Error, wakers: &Wakers) {
         weft_io::span::transport_failed("writing", e, self.conn.close_reason().is_none());
         self.write_side = WriteSide::Failed;
-        self.write_error = Some((e.kind(), e.to_string()));
+        self.write_error = Some(Box::new((e.kind(), e.to_string())));
         self.out.clear();
         self.out_len = 0;
         self.needs_flush = false;
@@ -74,7 +74,8 @@ impl<S> Inner<S> {
     pub(crate) fn write_error(&self) -> Error {
         let (kind, message) = self
             .write_error
-            .clone()
+            .as_deref()
+            .cloned()
             .unwrap_or((io::ErrorKind::BrokenPipe, "the transport is closed".into()));
         Error::Io(io::Error::new(kind, message))
     }

@@ -96,7 +96,7 @@ impl Connection {
             len: size,
             max: max_message,
         };
-        let message = match (frame.opcode, recv.message.as_mut()) {
+        let message = match (frame.opcode, recv.message.as_deref_mut()) {
             // RFC 6455 5.4: "The fragments of one message MUST NOT be
             // interleaved between the fragments of another message".
             (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
@@ -129,7 +129,7 @@ impl Connection {
                 } else {
                     Body::Buffered(BytesMut::new())
                 };
-                recv.message.insert(InMessage { kind, body })
+                recv.message.insert(Box::new(InMessage { kind, body }))
             }
         };
         let mut flushed = None;
@@ -202,7 +202,7 @@ impl Connection {
         let Some(InMessage {
             kind,
             body: Body::Streamed { started, .. },
-        }) = recv.message.as_mut()
+        }) = recv.message.as_deref_mut()
         else {
             // Not reached: the parsing step streams only a streamed message.
             debug_assert!(false, "a frame streamed with no streamed message");
@@ -223,7 +223,7 @@ impl Connection {
 
     /// A whole frame of a message in several frames, not streamed.
     pub(super) fn on_data(&mut self, payload: BytesMut, fin: bool) -> Result<Step, ProtocolError> {
-        let Some(message) = self.recv.message.as_mut() else {
+        let Some(message) = self.recv.message.as_deref_mut() else {
             // Not reached: a first frame without a message is taken whole by
             // the parsing step, and a continuation without one is refused.
             debug_assert!(false, "a data frame with no message state");
@@ -283,7 +283,7 @@ impl Connection {
                 body: Body::Compressed(message),
             }),
             Some(deflate),
-        ) = (recv.message.as_mut(), self.deflate.as_mut())
+        ) = (recv.message.as_deref_mut(), self.deflate.as_mut())
         else {
             // Not reached: a compressed message exists only with deflate on.
             debug_assert!(false, "inflating with no compressed message or codec");

@@ -60,7 +60,8 @@ pub(super) struct Recv {
     /// The frame whose header has been taken and whose payload is arriving.
     frame: Option<InFrame>,
     /// The message whose first frame has arrived, when it has more frames.
-    message: Option<InMessage>,
+    /// Boxed: a connection holds one only while such a message arrives.
+    message: Option<Box<InMessage>>,
     /// Checks the text of a message in several frames, or streamed, as it
     /// comes (RFC 6455 8.1).
     utf8: Utf8Validator,
@@ -124,7 +125,7 @@ impl Recv {
         if self.discard {
             return 0;
         }
-        self.input.len() + self.text.len() + self.message.as_ref().map_or(0, InMessage::buffered)
+        self.input.len() + self.text.len() + self.message.as_deref().map_or(0, InMessage::buffered)
     }
 
     /// Drops everything received: after a close frame or a failure.
@@ -183,7 +184,7 @@ impl Connection {
         if self
             .recv
             .message
-            .as_ref()
+            .as_deref()
             .is_some_and(InMessage::has_pending)
         {
             return self.inflate_pending();
@@ -222,8 +223,8 @@ impl Connection {
         if frame.collect_text {
             return self.collect_text(frame, avail);
         }
-        let streamed =
-            !frame.opcode.is_control() && recv.message.as_ref().is_some_and(InMessage::is_streamed);
+        let streamed = !frame.opcode.is_control()
+            && recv.message.as_deref().is_some_and(InMessage::is_streamed);
         if streamed {
             return self.stream(frame, avail);
         }

@@ -114,7 +114,7 @@ impl Connection {
         self.recv.discard = true;
         let reason = CloseReason::Protocol(error);
         self.closing.fail(&mut self.send, code, &text, reason);
-        self.lent_event = self.closing.take_closed_event();
-        self.lent_event.as_ref().map(Event::as_event_ref)
+        self.lent_event = self.closing.take_closed_event().map(Box::new);
+        self.lent_event.as_deref().map(Event::as_event_ref)
     }
 }
