@@ -3,7 +3,9 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use weft_proto::{CloseCode, CloseFrame, Connection, Fragment, SendError, Utf8Bytes};
+use weft_proto::{
+    CloseCode, CloseFrame, Connection, Fragment, PreparedMessage, SendError, Utf8Bytes,
+};
 
 /// A message read from or sent on a WebSocket.
 ///
@@ -26,6 +28,11 @@ pub enum Message {
     /// A piece of a large message, read only when
     /// [`Config::stream_threshold`](weft_proto::Config::stream_threshold) is set.
     Fragment(Fragment),
+    /// A text or binary message prepared once to be sent on many
+    /// connections (broadcast): a server sends the frame it holds without
+    /// framing or copying it again ([`PreparedMessage`]). Sent only, never
+    /// read.
+    Prepared(PreparedMessage),
 }
 
 impl Message {
@@ -41,7 +48,10 @@ impl Message {
 
     /// Whether this is a text or binary message.
     pub fn is_data(&self) -> bool {
-        matches!(self, Message::Text(_) | Message::Binary(_))
+        matches!(
+            self,
+            Message::Text(_) | Message::Binary(_) | Message::Prepared(_)
+        )
     }
 
     /// Hands the message to `conn` as the command it stands for: text and
@@ -56,7 +66,14 @@ impl Message {
             Message::Close(None) => conn.close(now, CloseCode::NORMAL, ""),
             Message::Close(Some(frame)) => conn.close(now, frame.code, &frame.reason),
             Message::Fragment(f) => conn.send_fragment(f.kind, f.data, f.is_last),
+            Message::Prepared(m) => conn.send_prepared(&m),
         }
+    }
+}
+
+impl From<PreparedMessage> for Message {
+    fn from(message: PreparedMessage) -> Message {
+        Message::Prepared(message)
     }
 }
 

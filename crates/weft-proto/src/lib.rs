@@ -241,6 +241,7 @@ mod logging;
 mod message;
 #[cfg(not(feature = "deflate"))]
 mod no_deflate;
+mod prepared;
 mod role;
 mod text_buf;
 mod transmit;
@@ -253,6 +254,7 @@ pub use error::{ProtocolError, SendError};
 pub use frame::{Direction, FrameInfo};
 pub use handshake::HandshakeError;
 pub use message::{Event, EventRef, Fragment, MessageKind, Utf8Bytes};
+pub use prepared::PreparedMessage;
 pub use role::Role;
 pub use transmit::Transmit;
 pub use utf8::{InvalidUtf8, Utf8Validator};

@@ -23,6 +23,10 @@ impl Deflate {
         match *self {}
     }
 
+    pub(crate) fn independent(&self) -> Option<(u32, u8)> {
+        match *self {}
+    }
+
     pub(crate) fn inflate(
         &mut self,
         _input: &[u8],

@@ -214,6 +214,25 @@ impl OutQueue {
         }
     }
 
+    /// Queues a whole unmasked frame built elsewhere, as its own chunk,
+    /// never copied.
+    pub(crate) fn push_shared(&mut self, frame: Bytes) {
+        let header_len = match frame.get(1).map(|b| b & 0x7f) {
+            Some(126) => 4,
+            Some(127) => 10,
+            _ => 2,
+        }
+        .min(frame.len());
+        logging::frame_sent(&frame[..header_len], &frame[header_len..]);
+        if !self.packing.is_empty() {
+            let packed = self.packing.split().freeze();
+            self.ready_len += packed.len();
+            self.ready.push(packed);
+        }
+        self.ready_len += frame.len();
+        self.ready.push(frame);
+    }
+
     /// Everything queued, in order; the queue is left empty.
     #[inline]
     pub(crate) fn take(&mut self) -> Transmit {

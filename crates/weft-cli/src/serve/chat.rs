@@ -154,10 +154,14 @@ impl Room {
 mod tests {
     use super::*;
     use crate::serve::hub::DEFAULT_QUEUE_BYTES;
+    use weft_tokio::weft_proto::MessageKind;
 
     fn next(inbox: &mut Inbox) -> Value {
         match inbox.try_recv().unwrap() {
             Message::Text(text) => serde_json::from_str(&text).unwrap(),
+            Message::Prepared(p) if p.kind() == MessageKind::Text => {
+                serde_json::from_slice(p.payload()).unwrap()
+            }
             other => panic!("{other:?}"),
         }
     }

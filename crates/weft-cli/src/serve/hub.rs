@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::mpsc::{self, error::TrySendError};
+use weft_tokio::weft_proto::PreparedMessage;
 use weft_tokio::{CloseCode, Message};
 
 /// The close code of a member removed for not keeping up: 1013, try again
@@ -38,6 +39,7 @@ fn size(message: &Message) -> usize {
     match message {
         Message::Text(text) => text.len(),
         Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => data.len(),
+        Message::Prepared(prepared) => prepared.len(),
         _ => 0,
     }
 }
@@ -184,8 +186,16 @@ impl Hub {
     }
 
     /// Queues `message` for every member but `except`; removes those whose
-    /// queue is full. Returns the members removed.
+    /// queue is full. Returns the members removed. A text or binary message
+    /// is framed once, as a [`PreparedMessage`]: every connection sends
+    /// that same frame, without copying it.
     pub(crate) fn publish(&mut self, message: &Message, except: Option<MemberId>) -> Vec<MemberId> {
+        let prepared = match message {
+            Message::Text(text) => Message::Prepared(PreparedMessage::text(text.clone())),
+            Message::Binary(data) => Message::Prepared(PreparedMessage::binary(data.clone())),
+            other => other.clone(),
+        };
+        let message = &prepared;
         let mut removed = Vec::new();
         for (&id, member) in &self.members {
             if Some(id) == except {
@@ -206,6 +216,16 @@ impl Hub {
 mod tests {
     use super::*;
 
+    /// What members receive of a text or binary message published: the
+    /// same message, framed once.
+    fn framed_once(message: Message) -> Message {
+        match message {
+            Message::Text(text) => Message::Prepared(PreparedMessage::text(text)),
+            Message::Binary(data) => Message::Prepared(PreparedMessage::binary(data)),
+            other => other,
+        }
+    }
+
     #[tokio::test]
     async fn a_member_that_cannot_keep_up_is_removed_and_the_others_get_everything() {
         let mut hub = Hub::new(2, DEFAULT_QUEUE_BYTES);
@@ -215,14 +235,17 @@ mod tests {
         for i in 0..3 {
             let removed = hub.publish(&Message::text(i.to_string()), Some(sender.id));
             // The fast one reads as messages come; the slow one never does.
-            assert_eq!(fast.recv().await.unwrap(), Message::text(i.to_string()));
+            assert_eq!(
+                fast.recv().await.unwrap(),
+                framed_once(Message::text(i.to_string()))
+            );
             assert_eq!(removed, if i == 2 { vec![slow.id] } else { vec![] });
         }
         assert!(slow.overflowed() && !fast.overflowed());
         assert_eq!(hub.len(), 2);
         // The slow one still gets what its queue held, then the end.
-        assert_eq!(slow.recv().await.unwrap(), Message::text("0"));
-        assert_eq!(slow.recv().await.unwrap(), Message::text("1"));
+        assert_eq!(slow.recv().await.unwrap(), framed_once(Message::text("0")));
+        assert_eq!(slow.recv().await.unwrap(), framed_once(Message::text("1")));
         assert_eq!(slow.recv().await, None);
     }
 
@@ -233,11 +256,17 @@ mod tests {
         let mut slow = hub.join();
         // One message larger than the budget still goes to an empty queue.
         assert!(hub.publish(&Message::binary(vec![0; 12]), None).is_empty());
-        assert_eq!(reader.recv().await.unwrap(), Message::binary(vec![0; 12]));
+        assert_eq!(
+            reader.recv().await.unwrap(),
+            framed_once(Message::binary(vec![0; 12]))
+        );
         // The slow one holds 12 bytes: 1 more is over its budget.
         assert_eq!(hub.publish(&Message::binary(vec![1]), None), vec![slow.id]);
         assert!(slow.overflowed());
-        assert_eq!(slow.recv().await.unwrap(), Message::binary(vec![0; 12]));
+        assert_eq!(
+            slow.recv().await.unwrap(),
+            framed_once(Message::binary(vec![0; 12]))
+        );
         assert_eq!(slow.recv().await, None);
         // What the reader took no longer counts against it.
         for _ in 0..30 {

@@ -495,6 +495,7 @@ fn message_size(message: &Message) -> usize {
         Message::Close(None) => 0,
         Message::Close(Some(frame)) => 2 + frame.reason.len(),
         Message::Fragment(fragment) => fragment.data.len(),
+        Message::Prepared(prepared) => prepared.len(),
     }
 }
 

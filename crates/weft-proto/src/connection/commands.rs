@@ -12,6 +12,8 @@ use crate::close::{CloseCode, MAX_CLOSE_REASON};
 use crate::error::SendError;
 use crate::frame::OpCode;
 use crate::message::{MessageKind, Utf8Bytes};
+use crate::prepared::PreparedMessage;
+use crate::role::Role;
 use crate::utf8::Utf8Validator;
 
 impl Connection {
@@ -32,12 +34,58 @@ impl Connection {
             return Err(SendError::FragmentInProgress);
         }
         // RFC 7692 7.2.1: a compressed message is marked with RSV1.
-        match self.deflate.as_mut() {
+        match self.deflate.as_deref_mut() {
             Some(deflate) if deflate.wants(payload.len()) => {
                 let compressed = deflate.compress(&payload);
-                self.send.push_frame(opcode, true, RSV1, compressed);
+                // Compressing each message alone, a message that does not
+                // shrink may go as it is: nothing carries to the next.
+                if deflate.independent().is_some() && compressed.len() >= payload.len() {
+                    self.send.push_frame(opcode, true, 0, payload);
+                } else {
+                    self.send.push_frame(opcode, true, RSV1, compressed);
+                }
             }
             _ => self.send.push_frame(opcode, true, 0, payload),
+        }
+        Ok(())
+    }
+
+    /// Queues a message prepared once for many connections (broadcast). A
+    /// server queues the frame the message holds, shared, not copied: the
+    /// uncompressed one, or with permessage-deflate and no context
+    /// takeover, one compressed once for every connection with the same
+    /// settings. A client, or a server compressing with context takeover,
+    /// frames (and compresses) the message itself, as
+    /// [`send_text`](Self::send_text) and
+    /// [`send_binary`](Self::send_binary) do. See [`PreparedMessage`].
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), SendError> {
+        self.check_may_send()?;
+        if self.send.fragments().is_some() {
+            return Err(SendError::FragmentInProgress);
+        }
+        let opcode = data_opcode(message.kind());
+        let server = self.role == Role::Server;
+        match self.deflate.as_deref_mut() {
+            Some(deflate) if deflate.wants(message.len()) => {
+                #[cfg(feature = "deflate")]
+                if let (true, Some((level, bits))) = (server, deflate.independent()) {
+                    let frame = message.compressed_frame(level, bits);
+                    self.send
+                        .push_prepared(frame.unwrap_or_else(|| message.frame().clone()));
+                    return Ok(());
+                }
+                let payload = message.payload();
+                let compressed = deflate.compress(payload);
+                if deflate.independent().is_some() && compressed.len() >= payload.len() {
+                    self.send.push_frame(opcode, true, 0, payload.clone());
+                } else {
+                    self.send.push_frame(opcode, true, RSV1, compressed);
+                }
+            }
+            _ if server => self.send.push_prepared(message.frame().clone()),
+            _ => self
+                .send
+                .push_frame(opcode, true, 0, message.payload().clone()),
         }
         Ok(())
     }

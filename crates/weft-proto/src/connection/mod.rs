@@ -24,6 +24,8 @@ use crate::transmit::Transmit;
 
 pub use closing::State;
 pub use mask_keys::MaskKeys;
+#[cfg(feature = "deflate")]
+pub(crate) use send::RSV1;
 pub use timers::Latency;
 
 use closing::Closing;

@@ -13,7 +13,7 @@ use crate::transmit::{OutQueue, Transmit};
 use crate::utf8::Utf8Validator;
 
 /// The RSV1 bit, which marks a compressed message (RFC 7692 6).
-pub(super) const RSV1: u8 = 0b100;
+pub(crate) const RSV1: u8 = 0b100;
 
 /// Frames encoded for the wire and the state that decides what may follow.
 pub(super) struct Sender {
@@ -63,6 +63,16 @@ impl Sender {
     pub(super) fn push_frame(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: Bytes) {
         let mask = self.mask_keys.as_mut().map(|keys| keys.next_key());
         self.queue.push_frame(opcode, fin, rsv, payload, mask);
+    }
+
+    /// Queues a whole frame built elsewhere (a [`PreparedMessage`]'s) as it
+    /// is, shared rather than copied. A server's only: a client masks each
+    /// frame with a key of its own.
+    ///
+    /// [`PreparedMessage`]: crate::PreparedMessage
+    pub(super) fn push_prepared(&mut self, frame: Bytes) {
+        debug_assert!(self.mask_keys.is_none(), "a prepared frame on a client");
+        self.queue.push_shared(frame);
     }
 
     /// Owes the peer a pong for its ping, replacing a pong still owed: when

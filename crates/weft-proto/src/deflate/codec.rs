@@ -96,30 +96,22 @@ impl Deflate {
         let compressor = self.compressor.get_or_insert_with(|| {
             Compress::new_with_window_bits(Compression::new(level), false, bits)
         });
-        let mut out = Vec::with_capacity(data.len() / 2 + 64);
-        let mut consumed = 0;
-        loop {
-            if out.capacity() - out.len() < 64 {
-                out.reserve(out.capacity().max(1024));
-            }
-            let before = compressor.total_in();
-            // Compressing into a growable vector cannot fail.
-            let _ = compressor.compress_vec(&data[consumed..], &mut out, FlushCompress::Sync);
-            consumed += (compressor.total_in() - before) as usize;
-            // Done once all input is in and the flush left room to spare.
-            if consumed == data.len() && out.len() < out.capacity() {
-                break;
-            }
-        }
-        if out.ends_with(&TAIL) {
-            out.truncate(out.len() - TAIL.len());
-        }
+        let out = compress_with(compressor, data);
         // Without context takeover nothing carries to the next message: free
         // the state, so an idle connection holds no compressor.
         if self.send_reset {
             self.compressor = None;
         }
-        Bytes::from(out)
+        out
+    }
+
+    /// When this connection compresses each message on its own (no context
+    /// takeover in the direction it sends), the settings that decide the
+    /// output, `(level, window bits)`: a message compressed once with them
+    /// ([`compress_alone`]) is what this connection would send. `None` when
+    /// the output depends on the messages before.
+    pub(crate) fn independent(&self) -> Option<(u32, u8)> {
+        self.send_reset.then_some((self.level, self.send_bits))
     }
 
     /// Inflates `input` onto `out` until the input is used up or `out`
@@ -176,6 +168,38 @@ impl Deflate {
             self.decompressor = None;
         }
     }
+}
+
+/// Compresses one whole message with a fresh compressor of `level` and
+/// `bits` window bits, without the sync-flush tail: what a connection that
+/// compresses each message on its own sends (see [`Deflate::independent`]).
+pub(crate) fn compress_alone(level: u32, bits: u8, data: &[u8]) -> Bytes {
+    let mut compressor = Compress::new_with_window_bits(Compression::new(level), false, bits);
+    compress_with(&mut compressor, data)
+}
+
+/// Compresses one whole message with `compressor` and a sync flush, and
+/// drops the flush's tail (RFC 7692 7.2.1).
+fn compress_with(compressor: &mut Compress, data: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(data.len() / 2 + 64);
+    let mut consumed = 0;
+    loop {
+        if out.capacity() - out.len() < 64 {
+            out.reserve(out.capacity().max(1024));
+        }
+        let before = compressor.total_in();
+        // Compressing into a growable vector cannot fail.
+        let _ = compressor.compress_vec(&data[consumed..], &mut out, FlushCompress::Sync);
+        consumed += (compressor.total_in() - before) as usize;
+        // Done once all input is in and the flush left room to spare.
+        if consumed == data.len() && out.len() < out.capacity() {
+            break;
+        }
+    }
+    if out.ends_with(&TAIL) {
+        out.truncate(out.len() - TAIL.len());
+    }
+    Bytes::from(out)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@
 mod codec;
 mod negotiation;
 
-pub(crate) use codec::{Deflate, TAIL};
+pub(crate) use codec::{compress_alone, Deflate, TAIL};
 pub use negotiation::NegotiationError;
 
 use std::fmt;
