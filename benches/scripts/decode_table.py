@@ -113,6 +113,11 @@ def main():
     decode_table(data, "decode_masked", "Decoding masked frames (a server receiving)")
     decode_table(data, "decode_unmasked", "Decoding unmasked frames (a client receiving)")
     simple_table(data, "encode", "Encoding (a server sending binary messages)")
+    simple_table(
+        data,
+        "encode_batch",
+        "Encoding in batches (32 messages queued per transmit or flush)",
+    )
     simple_table(data, "mask", "Masking in place")
     simple_table(data, "utf8", "UTF-8 validation")
     handshake = data.get(("handshake", "weft", None))

@@ -89,6 +89,9 @@ pub(crate) struct Inner<S> {
     armed: Option<Instant>,
     /// Where the reading half stands once the core has ended.
     ending: Ending,
+    /// When the stream was made: the instant handed with commands that do
+    /// not read one (all but the close).
+    pub(crate) opened: Instant,
 }
 
 /// The reading half after the core's terminal event.
@@ -119,6 +122,7 @@ impl<S> Inner<S> {
             sleep: None,
             armed: None,
             ending: Ending::Running,
+            opened: Instant::now(),
         }
     }
 

@@ -100,7 +100,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Handle<S> {
         if state.write_side == WriteSide::Failed {
             return Poll::Ready(Err(state.write_error()));
         }
-        state.take_transmits();
         if state.queued() <= limit {
             return Poll::Ready(Ok(()));
         }
@@ -133,11 +132,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Handle<S> {
     }
 
     pub(crate) fn start_send(&self, message: Message) -> Result<(), Error> {
+        // Only a close can start a deadline (the closing handshake's).
+        let closing = matches!(message, Message::Close(_));
         let changed = self.in_span(|| {
             let mut state = self.shared.lock();
-            let before = state.conn.poll_timeout();
+            let before = closing.then(|| state.conn.poll_timeout());
             state.send(message)?;
-            Ok::<_, Error>(state.conn.poll_timeout() != before)
+            Ok::<_, Error>(before.is_some_and(|b| state.conn.poll_timeout() != b))
         })?;
         if changed {
             // A close started a deadline: the reading half sleeps on it.

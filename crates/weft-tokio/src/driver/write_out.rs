@@ -143,15 +143,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         Poll::Ready(Ok(()))
     }
 
-    /// Queues `message` with the core.
+    /// Queues `message` with the core. Its frames stay there until the
+    /// next write takes them all as one transmit: a burst of messages goes
+    /// out in one vectored write, framed into as few chunks as they can be.
     pub(crate) fn send(&mut self, message: Message) -> Result<(), Error> {
         if self.write_side == WriteSide::Failed {
             return Err(self.write_error());
         }
-        message
-            .send_on(&mut self.conn, Instant::now())
-            .map_err(Error::Send)?;
-        self.take_transmits();
-        Ok(())
+        // The clock is read for a close only: its deadline starts now (the
+        // other messages do not read the instant).
+        let now = match message {
+            Message::Close(_) => Instant::now(),
+            _ => self.opened,
+        };
+        message.send_on(&mut self.conn, now).map_err(Error::Send)
     }
 }
