@@ -64,7 +64,7 @@ fuzz_target!(|input: &[u8]| {
         at += n;
         let so_far = std::str::from_utf8(&src[..at]);
         let may_continue = so_far.is_ok() || so_far.unwrap_err().error_len().is_none();
-        if text.push(whole.split_to(n)).is_err() {
+        if text.push(whole.split_to(n), src.len() - at).is_err() {
             assert!(!may_continue, "Utf8Buf failed too early");
             failed = true;
             break;

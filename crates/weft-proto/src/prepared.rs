@@ -116,17 +116,30 @@ impl PreparedMessage {
     /// then sent uncompressed, which such a connection may do).
     #[cfg(feature = "deflate")]
     pub(crate) fn compressed_frame(&self, level: u32, bits: u8) -> Option<Bytes> {
+        let key = (level, bits);
         // A panic elsewhere while the lock was held leaves a list that is
         // still consistent: every entry is whole.
-        let mut cache = self.0.compressed.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, frame)) = cache.iter().find(|(key, _)| *key == (level, bits)) {
-            return frame.clone();
+        let lock = || self.0.compressed.lock().unwrap_or_else(|e| e.into_inner());
+        let cached = |list: &[Compressed]| {
+            list.iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, frame)| frame.clone())
+        };
+        if let Some(frame) = cached(&lock()) {
+            return frame;
         }
+        // Compressed without the lock held: connections on other threads
+        // need not wait for it. Two that race compress it twice, and the
+        // first kept is the one every connection sends.
         let payload = &self.0.payload;
         let compressed = crate::deflate::compress_alone(level, bits, payload);
         let frame = (compressed.len() < payload.len())
             .then(|| server_frame(opcode(self.0.kind), crate::connection::RSV1, &compressed));
-        cache.push(((level, bits), frame.clone()));
+        let mut list = lock();
+        if let Some(first) = cached(&list) {
+            return first;
+        }
+        list.push((key, frame.clone()));
         frame
     }
 }

@@ -28,8 +28,10 @@ mod safe {
     }
 
     impl TextBuf {
-        /// Appends `piece`; on an error the buffer is emptied.
-        pub(crate) fn push(&mut self, piece: BytesMut) -> Result<(), InvalidUtf8> {
+        /// Appends `piece`; on an error the buffer is emptied. `to_come`:
+        /// the bytes expected after it, which a copied piece makes room
+        /// for (at most as many as are held).
+        pub(crate) fn push(&mut self, piece: BytesMut, to_come: usize) -> Result<(), InvalidUtf8> {
             if let Err(e) = self.utf8.feed(&piece) {
                 self.clear();
                 return Err(e);
@@ -37,6 +39,14 @@ mod safe {
             if self.bytes.is_empty() {
                 self.bytes = piece;
             } else {
+                let joins = self.bytes.as_ptr().wrapping_add(self.bytes.len()) == piece.as_ptr();
+                if !joins && self.bytes.capacity() - self.bytes.len() < piece.len() {
+                    // Grown to exactly this (`reserve` would at least double).
+                    let held = self.bytes.len() + piece.len();
+                    let mut grown = BytesMut::with_capacity(held + to_come.min(held));
+                    grown.extend_from_slice(&self.bytes);
+                    self.bytes = grown;
+                }
                 self.bytes.unsplit(piece);
             }
             Ok(())

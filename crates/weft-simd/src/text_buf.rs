@@ -15,17 +15,19 @@ pub struct NotUtf8;
 /// The bytes are private: only [`push`](Self::push) adds to them, and it
 /// validates what it adds, which is what makes [`finish`](Self::finish)
 /// sound. Pieces taken one after another from the front of one buffer are
-/// joined without copying (`BytesMut::unsplit`).
+/// joined without copying (`BytesMut::unsplit`); a piece from elsewhere is
+/// copied in, and the buffer then grows towards the length the caller
+/// expects rather than by doubling, so it ends about as large as the text.
 ///
 /// ```
 /// use bytes::BytesMut;
 /// let mut text = weft_simd::Utf8Buf::new();
-/// text.push(BytesMut::from(&b"caf\xc3"[..])).unwrap(); // "é" cut in two
-/// text.push(BytesMut::from(&b"\xa9!"[..])).unwrap();
+/// text.push(BytesMut::from(&b"caf\xc3"[..]), 2).unwrap(); // "é" cut in two
+/// text.push(BytesMut::from(&b"\xa9!"[..]), 0).unwrap();
 /// assert_eq!(&*text.finish().unwrap(), "café!");
 ///
 /// let mut text = weft_simd::Utf8Buf::new();
-/// assert!(text.push(BytesMut::from(&b"ok \xf4\x90"[..])).is_err()); // never valid
+/// assert!(text.push(BytesMut::from(&b"ok \xf4\x90"[..]), 0).is_err()); // never valid
 /// ```
 #[derive(Debug, Default)]
 pub struct Utf8Buf {
@@ -46,14 +48,29 @@ impl Utf8Buf {
     }
 
     /// Appends `piece`, checking that everything so far still begins valid
-    /// UTF-8. On an error the buffer is emptied.
-    pub fn push(&mut self, piece: BytesMut) -> Result<(), NotUtf8> {
+    /// UTF-8. On an error the buffer is emptied. `to_come` is how many more
+    /// bytes the caller expects after this piece: when the piece has to be
+    /// copied and there is no room, room is made for them too, but never
+    /// for more than is held already (an announced length is not trusted
+    /// ahead of the bytes).
+    pub fn push(&mut self, piece: BytesMut, to_come: usize) -> Result<(), NotUtf8> {
         // Checked from the start of the unfinished code point: everything
         // before it is valid already.
         let from = self.bytes.len() - self.pending;
         if self.bytes.is_empty() {
             self.bytes = piece;
         } else {
+            // Right after the bytes held (in the same buffer, most likely):
+            // `unsplit` joins them without a copy. Otherwise it copies.
+            let joins = self.bytes.as_ptr().wrapping_add(self.bytes.len()) == piece.as_ptr();
+            let room = self.bytes.capacity() - self.bytes.len();
+            if !joins && room < piece.len() {
+                // Grown to exactly this (`reserve` would at least double).
+                let held = self.bytes.len() + piece.len();
+                let mut grown = BytesMut::with_capacity(held + to_come.min(held));
+                grown.extend_from_slice(&self.bytes);
+                self.bytes = grown;
+            }
             self.bytes.unsplit(piece);
         }
         let fresh = &self.bytes[from..];

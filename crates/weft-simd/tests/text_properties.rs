@@ -64,7 +64,7 @@ proptest! {
             };
             let so_far = std::str::from_utf8(&data[..pair[1]]);
             let may_continue = so_far.is_ok() || so_far.unwrap_err().error_len().is_none();
-            match buf.push(piece) {
+            match buf.push(piece, data.len() - pair[1]) {
                 Ok(()) => prop_assert!(may_continue, "accepted bytes that cannot be UTF-8"),
                 Err(_) => {
                     prop_assert!(!may_continue, "failed too early");

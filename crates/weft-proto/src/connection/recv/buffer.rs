@@ -237,7 +237,9 @@ impl Input {
     /// buffer, whatever its last read was. With `keep_room` (a text frame
     /// in pieces is being collected) the empty buffer keeps the room it has
     /// for the rest of that frame, so the next piece lands right after the
-    /// last and the two join without a copy.
+    /// last and the two join without a copy (while that room lasts, about
+    /// one read; later pieces are copied into the text buffer, which then
+    /// grows towards the frame's length).
     pub(crate) fn caught_up(&mut self, keep_room: bool) -> Parsed {
         if let Some(next) = self.next.take() {
             // The second buffer starts at the end of a frame, and the parser

@@ -137,9 +137,9 @@ impl Recv {
         self.text.clear();
     }
 
-    /// Whether a text frame in pieces is being moved to `text`: its buffer
-    /// keeps its room for the rest of the frame while it waits, so the
-    /// pieces join without a copy.
+    /// Whether a text frame in pieces is being moved to `text`: the
+    /// receive buffer keeps the room it has for the rest of the frame while
+    /// it waits, so the pieces that land there join without a copy.
     pub(super) fn collecting_text(&self) -> bool {
         self.frame.is_some_and(|f| f.collect_text)
     }
@@ -264,7 +264,7 @@ impl Connection {
             frame.ready = 0;
             frame.unmasked = 0;
             recv.text
-                .push(piece)
+                .push(piece, frame.remaining)
                 .map_err(|_| ProtocolError::InvalidUtf8)?;
         }
         if frame.remaining > 0 {
