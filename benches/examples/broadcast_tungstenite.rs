@@ -9,9 +9,9 @@
 //! shares; each connection frames it into its own write buffer. A writer
 //! queues every message waiting for it, then flushes them together.
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
-use weft_benches::broadcast::Hub;
+use weft_benches::broadcast::{write_queued, Hub};
 use weft_benches::server;
 
 #[tokio::main(flavor = "current_thread")]
@@ -24,19 +24,9 @@ async fn main() -> std::io::Result<()> {
                 Ok(ws) => ws,
                 Err(e) => return eprintln!("handshake failed: {e}"),
             };
-            let (mut sink, mut stream) = ws.split();
-            let (id, mut queue) = hub.join();
-            let writer = tokio::spawn(async move {
-                while let Some(message) = queue.recv().await {
-                    let mut result = sink.feed(message).await;
-                    while let (Ok(()), Ok(message)) = (&result, queue.try_recv()) {
-                        result = sink.feed(message).await;
-                    }
-                    if result.is_err() || sink.flush().await.is_err() {
-                        return;
-                    }
-                }
-            });
+            let (sink, mut stream) = ws.split();
+            let (id, queue) = hub.join();
+            let writer = tokio::spawn(write_queued(queue, sink));
             while let Some(message) = stream.next().await {
                 match message {
                     Ok(message @ (Message::Binary(_) | Message::Text(_))) => {

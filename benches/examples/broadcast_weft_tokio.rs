@@ -9,8 +9,8 @@
 //! writes the same frame, without framing or copying it again. A writer
 //! queues every message waiting for it, then flushes them together.
 
-use futures_util::{SinkExt, StreamExt};
-use weft_benches::broadcast::Hub;
+use futures_util::StreamExt;
+use weft_benches::broadcast::{write_queued, Hub};
 use weft_benches::server;
 use weft_tokio::weft_proto::PreparedMessage;
 use weft_tokio::Message;
@@ -25,19 +25,9 @@ async fn main() -> std::io::Result<()> {
                 Ok(ws) => ws,
                 Err(e) => return eprintln!("handshake failed: {e}"),
             };
-            let (mut sink, mut stream) = ws.split();
-            let (id, mut queue) = hub.join();
-            let writer = tokio::spawn(async move {
-                while let Some(message) = queue.recv().await {
-                    let mut result = sink.feed(message).await;
-                    while let (Ok(()), Ok(message)) = (&result, queue.try_recv()) {
-                        result = sink.feed(message).await;
-                    }
-                    if result.is_err() || sink.flush().await.is_err() {
-                        return;
-                    }
-                }
-            });
+            let (sink, mut stream) = ws.split();
+            let (id, queue) = hub.join();
+            let writer = tokio::spawn(write_queued(queue, sink));
             while let Some(message) = stream.next().await {
                 let prepared = match message {
                     Ok(Message::Binary(data)) => PreparedMessage::binary(data),

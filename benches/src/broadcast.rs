@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use futures_util::{Sink, SinkExt};
 use tokio::sync::mpsc::{self, error::TrySendError};
 
 /// The most messages queued for one member.
@@ -80,5 +81,21 @@ impl<M: Clone> Hub<M> {
             eprintln!("removed {} members too slow to keep up", slow.len());
         }
         slow.len()
+    }
+}
+
+/// A member's writer, for libraries whose connections are a [`Sink`]:
+/// takes every message waiting in `queue`, feeds them all, then flushes
+/// once, until the queue closes (the member left or was removed) or the
+/// connection fails.
+pub async fn write_queued<M, S: Sink<M> + Unpin>(mut queue: mpsc::Receiver<M>, mut sink: S) {
+    while let Some(message) = queue.recv().await {
+        let mut result = sink.feed(message).await;
+        while let (Ok(()), Ok(message)) = (&result, queue.try_recv()) {
+            result = sink.feed(message).await;
+        }
+        if result.is_err() || sink.flush().await.is_err() {
+            return;
+        }
     }
 }
