@@ -226,6 +226,26 @@ fn decode_unmasked(c: &mut Criterion) {
 
 // ----- encoding: a server sends `count` binary messages of `size` -----
 
+/// Writes everything `conn` has queued to `out` where it is queued
+/// (`poll_transmit_ref`).
+fn write_in_place(conn: &mut Connection, out: &mut Memory) {
+    while let Some(mut t) = conn.poll_transmit_ref() {
+        let n = out.write(t.chunk()).unwrap();
+        t.advance(n);
+    }
+}
+
+/// Writes everything `conn` has queued to `out` through owned transmits
+/// (`poll_transmit`).
+fn write_owned(conn: &mut Connection, out: &mut Memory) {
+    while let Some(mut t) = conn.poll_transmit() {
+        while t.has_remaining() {
+            let n = out.write(t.chunk()).unwrap();
+            t.advance(n);
+        }
+    }
+}
+
 fn encode(c: &mut Criterion) {
     let mut group = c.benchmark_group("encode");
     for size in SIZES {
@@ -239,12 +259,18 @@ fn encode(c: &mut Criterion) {
                 let mut out = Memory::new(&[]);
                 for _ in 0..count {
                     conn.send_binary(payload.clone()).unwrap();
-                    while let Some(mut t) = conn.poll_transmit() {
-                        while t.has_remaining() {
-                            let n = out.write(t.chunk()).unwrap();
-                            t.advance(n);
-                        }
-                    }
+                    write_in_place(&mut conn, &mut out);
+                }
+                out.written
+            })
+        });
+        group.bench_function(id("weft-owned"), |b| {
+            b.iter(|| {
+                let mut conn = Connection::server(Config::default(), Instant::now());
+                let mut out = Memory::new(&[]);
+                for _ in 0..count {
+                    conn.send_binary(payload.clone()).unwrap();
+                    write_owned(&mut conn, &mut out);
                 }
                 out.written
             })
@@ -300,24 +326,24 @@ fn encode_batch(c: &mut Criterion) {
         let payload = Bytes::from(vec![7u8; size]);
         group.throughput(Throughput::Bytes((count * size) as u64));
         let id = |lib: &str| BenchmarkId::new(lib, size);
-        group.bench_function(id("weft"), |b| {
-            b.iter(|| {
-                let mut conn = Connection::server(Config::default(), Instant::now());
-                let mut out = Memory::new(&[]);
-                for _ in 0..count / BATCH {
-                    for _ in 0..BATCH {
-                        conn.send_binary(payload.clone()).unwrap();
-                    }
-                    while let Some(mut t) = conn.poll_transmit() {
-                        while t.has_remaining() {
-                            let n = out.write(t.chunk()).unwrap();
-                            t.advance(n);
+        for (lib, write) in [
+            ("weft", write_in_place as fn(&mut Connection, &mut Memory)),
+            ("weft-owned", write_owned),
+        ] {
+            group.bench_function(id(lib), |b| {
+                b.iter(|| {
+                    let mut conn = Connection::server(Config::default(), Instant::now());
+                    let mut out = Memory::new(&[]);
+                    for _ in 0..count / BATCH {
+                        for _ in 0..BATCH {
+                            conn.send_binary(payload.clone()).unwrap();
                         }
+                        write(&mut conn, &mut out);
                     }
-                }
-                out.written
-            })
-        });
+                    out.written
+                })
+            });
+        }
         group.bench_function(id("tungstenite"), |b| {
             use tungstenite::protocol::{Message, Role, WebSocket};
             b.iter(|| {

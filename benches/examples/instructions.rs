@@ -6,16 +6,18 @@
 //! building the frames to decode, which grows with the count too, is not.
 //!
 //! ```sh
-//! instructions decode|decode-ref|encode|encode-batch|decode-PEER|encode-PEER SIZE COUNT [text] [unmasked]
+//! instructions decode|decode-ref|encode|encode-batch|encode-owned|encode-batch-owned|decode-PEER|encode-PEER SIZE COUNT [text] [unmasked]
 //! ```
 //!
 //! - `decode`: a server (a client with `unmasked`) is fed COUNT frames of
 //!   SIZE bytes (`weft_benches::wire`, as the criterion comparison reads), 64 KiB per read as the adapters read, and polls every
 //!   event with `poll_event` (owned);
 //! - `decode-ref`: the same with `poll_event_ref` (lent);
-//! - `encode`: a server queues COUNT binary messages of SIZE bytes, taking
-//!   the transmit after each;
-//! - `encode-batch`: the same, taking the transmit after every 32;
+//! - `encode`: a server queues COUNT binary messages of SIZE bytes,
+//!   writing the queue in place (`poll_transmit_ref`) after each;
+//! - `encode-batch`: the same, writing after every 32;
+//! - `encode-owned` and `encode-batch-owned`: the same with owned
+//!   transmits (`poll_transmit`);
 //! - `decode-PEER` and `encode-PEER`, PEER one of `tungstenite`,
 //!   `fastwebsockets`, `tokio-websockets`: the same work through the peer's
 //!   message API, as the criterion comparison does it, for a figure to
@@ -70,7 +72,7 @@ fn decode(wire: &[u8], masked: bool, lent: bool) -> (usize, usize) {
 
 /// Never inlined: instructions.sh counts what runs inside it.
 #[inline(never)]
-fn encode(size: usize, count: usize, batch: usize) -> (usize, usize) {
+fn encode(size: usize, count: usize, batch: usize, owned: bool) -> (usize, usize) {
     let mut conn = Connection::server(Config::default(), Instant::now());
     let payload = Bytes::from(vec![7u8; size]);
     let mut written = 0;
@@ -80,8 +82,16 @@ fn encode(size: usize, count: usize, batch: usize) -> (usize, usize) {
         if (i + 1) % batch != 0 {
             continue;
         }
-        while let Some(mut transmit) = conn.poll_transmit() {
-            while transmit.has_remaining() {
+        if owned {
+            while let Some(mut transmit) = conn.poll_transmit() {
+                while transmit.has_remaining() {
+                    let n = black_box(transmit.chunk()).len();
+                    written += n;
+                    transmit.advance(n);
+                }
+            }
+        } else {
+            while let Some(mut transmit) = conn.poll_transmit_ref() {
                 let n = black_box(transmit.chunk()).len();
                 written += n;
                 transmit.advance(n);
@@ -192,7 +202,7 @@ fn main() -> ExitCode {
         args.get(1).and_then(|s| s.parse::<usize>().ok()),
         args.get(2).and_then(|s| s.parse::<usize>().ok()),
     ) else {
-        eprintln!("usage: instructions decode|decode-ref|encode|encode-batch|decode-PEER|encode-PEER SIZE COUNT [text] [unmasked]");
+        eprintln!("usage: instructions decode|decode-ref|encode|encode-batch|encode-owned|encode-batch-owned|decode-PEER|encode-PEER SIZE COUNT [text] [unmasked]");
         return ExitCode::from(2);
     };
     let text = args.iter().any(|a| a == "text");
@@ -202,8 +212,10 @@ fn main() -> ExitCode {
             let wire = wire::frames(size, count, text, masked);
             decode(&wire, masked, mode == "decode-ref")
         }
-        "encode" => encode(size, count, 1),
-        "encode-batch" => encode(size, count, 32),
+        "encode" => encode(size, count, 1, false),
+        "encode-batch" => encode(size, count, 32, false),
+        "encode-owned" => encode(size, count, 1, true),
+        "encode-batch-owned" => encode(size, count, 32, true),
         "decode-tungstenite" | "decode-fastwebsockets" | "decode-tokio-websockets" => {
             let wire = wire::frames(size, count, text, masked);
             match mode.as_str() {

@@ -49,6 +49,10 @@
 //! 2. [`Connection::poll_transmit`]: a [`Transmit`] holding every byte to
 //!    write, as a [`bytes::Buf`] of a few chunks for vectored writes. It
 //!    owns its bytes: write it without holding a lock on the connection.
+//!    [`Connection::poll_transmit_ref`] lends the same bytes instead
+//!    ([`TransmitRef`]), written where they are and taken off the queue as
+//!    they are written: the fastest way to send when the writer holds the
+//!    connection.
 //! 3. [`Connection::poll_shutdown`]: when it returns `true`, which it does
 //!    once, half-close the transport (`shutdown(Write)`) after writing the
 //!    transmits. A server does this first after the closing handshake
@@ -84,13 +88,13 @@
 //!
 //! /// Writes everything the connection has queued, then half-closes if asked.
 //! fn flush(conn: &mut Connection, stream: &mut TcpStream) -> std::io::Result<()> {
-//!     while let Some(mut transmit) = conn.poll_transmit() {
-//!         while transmit.has_remaining() {
-//!             let mut slices = [std::io::IoSlice::new(&[]); 16];
-//!             let n = transmit.chunks_vectored(&mut slices);
-//!             let written = stream.write_vectored(&slices[..n])?;
-//!             transmit.advance(written);
-//!         }
+//!     // Written where it is queued; what the stream does not take stays
+//!     // queued for the next round.
+//!     while let Some(mut transmit) = conn.poll_transmit_ref() {
+//!         let mut slices = [std::io::IoSlice::new(&[]); 16];
+//!         let n = transmit.chunks_vectored(&mut slices);
+//!         let written = stream.write_vectored(&slices[..n])?;
+//!         transmit.advance(written);
 //!     }
 //!     if conn.poll_shutdown() {
 //!         let _ = stream.shutdown(std::net::Shutdown::Write);
@@ -245,6 +249,7 @@ mod prepared;
 mod role;
 mod text_buf;
 mod transmit;
+mod transmit_ref;
 mod utf8;
 
 pub use close::{CloseCode, CloseFrame, CloseReason, Timeout, MAX_CLOSE_REASON};
@@ -257,6 +262,7 @@ pub use message::{Event, EventRef, Fragment, MessageKind, Utf8Bytes};
 pub use prepared::PreparedMessage;
 pub use role::Role;
 pub use transmit::Transmit;
+pub use transmit_ref::TransmitRef;
 pub use utf8::{InvalidUtf8, Utf8Validator};
 
 pub use bytes;

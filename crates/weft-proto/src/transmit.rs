@@ -1,6 +1,7 @@
 //! Outgoing bytes: the queue of encoded frames and the [`Transmit`] handed
 //! to the adapter.
 
+use std::collections::VecDeque;
 use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -67,16 +68,6 @@ impl Transmit {
             .chain(self.rest.get(self.next..).unwrap_or_default())
     }
 
-    /// Moves every chunk of `other` to the end of this one.
-    pub(crate) fn append(&mut self, mut other: Transmit) {
-        self.push(std::mem::take(&mut other.front));
-        self.push(std::mem::take(&mut other.second));
-        let next = other.next;
-        for chunk in other.rest.drain(..).skip(next) {
-            self.push(chunk);
-        }
-    }
-
     fn push(&mut self, chunk: Bytes) {
         if chunk.is_empty() {
             return;
@@ -141,17 +132,25 @@ impl Buf for Transmit {
     }
 }
 
-/// Frames encoded and waiting for `poll_transmit`.
+/// Frames encoded and waiting for `poll_transmit`, or written from where
+/// they are through a [`TransmitRef`](crate::TransmitRef).
 #[derive(Debug, Default)]
 pub(crate) struct OutQueue {
+    /// Chunks complete and in order, all before `packing`.
+    /// Most connections never queue a chunk here: a `VecDeque` allocates
+    /// nothing until the first.
+    ready: VecDeque<Bytes>,
     /// The chunk being packed: headers and small payloads.
     packing: BytesMut,
-    /// Chunks complete and in order, all before `packing`.
-    /// Kept as a list rather than a `Transmit`, which is larger: most
-    /// connections never queue a chunk here.
-    ready: Vec<Bytes>,
     /// Bytes in `ready`.
     ready_len: usize,
+    /// Whether some of what is queued now has been written in place, so
+    /// the front of the queue may be inside a frame.
+    started: bool,
+    /// Bytes to be written in place before the pong placed last is out
+    /// (0: none placed is waiting). One placed pong at a time: a peer that
+    /// pings and does not read cannot grow the queue with pongs.
+    pong_left: usize,
 }
 
 impl OutQueue {
@@ -163,6 +162,7 @@ impl OutQueue {
     /// mask key the payload is copied masked;
     /// without, a large payload is queued as is. Every frame sent passes
     /// here, so this is where frames sent are logged.
+    #[inline]
     pub(crate) fn push_frame(
         &mut self,
         opcode: OpCode,
@@ -207,9 +207,9 @@ impl OutQueue {
                 let packed = self.packing.split().freeze();
                 self.ready_len += packed.len() + payload.len();
                 if !packed.is_empty() {
-                    self.ready.push(packed);
+                    self.ready.push_back(packed);
                 }
-                self.ready.push(payload);
+                self.ready.push_back(payload);
             }
         }
     }
@@ -227,15 +227,96 @@ impl OutQueue {
         if !self.packing.is_empty() {
             let packed = self.packing.split().freeze();
             self.ready_len += packed.len();
-            self.ready.push(packed);
+            self.ready.push_back(packed);
         }
         self.ready_len += frame.len();
-        self.ready.push(frame);
+        self.ready.push_back(frame);
+    }
+
+    /// Queues a pong for `payload` where it may go (RFC 6455 5.5.3): first,
+    /// when nothing queued has been written yet, else after everything
+    /// queued (the front may be inside a frame). Only when
+    /// [`may_place_pong`](Self::may_place_pong).
+    pub(crate) fn place_pong(&mut self, payload: Bytes, mask: Option<[u8; 4]>) {
+        if self.started || self.len() == 0 {
+            self.push_frame(OpCode::Pong, true, 0, payload, mask);
+            self.pong_left = self.len();
+        } else {
+            let mut pong = OutQueue::default();
+            pong.push_frame(OpCode::Pong, true, 0, payload, mask);
+            let frame = pong.packing.freeze();
+            self.pong_left = frame.len();
+            self.ready_len += frame.len();
+            self.ready.push_front(frame);
+        }
+    }
+
+    /// Whether a pong may be placed now: none placed before is waiting.
+    pub(crate) fn may_place_pong(&self) -> bool {
+        self.pong_left == 0
+    }
+
+    /// The first chunk not yet written (empty when nothing is queued).
+    #[inline]
+    pub(crate) fn front(&self) -> &[u8] {
+        match self.ready.front() {
+            Some(chunk) => chunk,
+            None => &self.packing,
+        }
+    }
+
+    /// Fills `dst` with the chunks not yet written, in order; returns how
+    /// many it filled.
+    pub(crate) fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        let packing = Some(&self.packing[..]).filter(|p| !p.is_empty());
+        let chunks = self.ready.iter().map(|c| &c[..]).chain(packing);
+        let mut n = 0;
+        for (slot, chunk) in dst.iter_mut().zip(chunks) {
+            *slot = IoSlice::new(chunk);
+            n += 1;
+        }
+        n
+    }
+
+    /// Drops the first `n` bytes, written in place. Past the end it
+    /// empties the queue.
+    #[inline]
+    pub(crate) fn consume(&mut self, mut n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.pong_left = self.pong_left.saturating_sub(n);
+        while n > 0 {
+            let Some(front) = self.ready.front_mut() else {
+                if n < self.packing.len() {
+                    self.packing.advance(n);
+                    self.started = true;
+                } else {
+                    // All written, the common case: the buffer is kept,
+                    // so the next frames are packed without allocating.
+                    self.packing.clear();
+                    self.started = false;
+                }
+                return;
+            };
+            if n < front.len() {
+                front.advance(n);
+                self.ready_len -= n;
+                self.started = true;
+                return;
+            }
+            n -= front.len();
+            self.ready_len -= front.len();
+            self.ready.pop_front();
+        }
+        self.started = self.len() > 0;
     }
 
     /// Everything queued, in order; the queue is left empty.
     #[inline]
     pub(crate) fn take(&mut self) -> Transmit {
+        self.started = false;
+        self.pong_left = 0;
         let packed = self.packing.split().freeze();
         if self.ready.is_empty() {
             // Only packed frames, the common case: one chunk.
@@ -300,23 +381,6 @@ mod tests {
     }
 
     #[test]
-    fn appended_transmits_keep_their_order() {
-        let mut t = Transmit::default();
-        t.append(three_chunks());
-        t.append(Transmit::default());
-        t.append(three_chunks());
-        assert_eq!(t.to_vec(), b"headpayloadtailheadpayloadtail");
-        assert_eq!(t.remaining(), 30);
-        let mut out = Vec::new();
-        while t.has_remaining() {
-            let n = t.chunk().len().min(5);
-            out.extend_from_slice(&t.chunk()[..n]);
-            t.advance(n);
-        }
-        assert_eq!(out, b"headpayloadtailheadpayloadtail");
-    }
-
-    #[test]
     fn any_number_of_chunks_comes_out_in_order_at_any_write_size() {
         for chunks in 0..7usize {
             let parts: Vec<Vec<u8>> = (0..chunks)
@@ -324,13 +388,11 @@ mod tests {
                 .collect();
             let whole: Vec<u8> = parts.concat();
             for step in 1..=whole.len().max(1) {
-                let mut t = Transmit::default();
-                for part in &parts {
-                    t.push(Bytes::copy_from_slice(part));
-                }
                 let mut appended = Transmit::default();
                 appended.push(Bytes::from_static(b"<"));
-                appended.append(t);
+                for part in &parts {
+                    appended.push(Bytes::copy_from_slice(part));
+                }
                 assert_eq!(appended.to_vec()[1..], whole[..]);
                 appended.advance(1);
                 let mut out = Vec::new();

@@ -8,15 +8,16 @@ use std::time::{Duration, Instant};
 
 use weft_io::{Error, Message};
 use weft_proto::bytes::Buf;
-use weft_proto::{Connection, Transmit};
+use weft_proto::Connection;
 
 use crate::Transport;
 
 /// Bytes read at a time.
 pub(crate) const READ_BUF: usize = 32 * 1024;
 
-/// Writes a transmit completely, vectored.
-pub(crate) fn write_transmit<W: Write + ?Sized>(w: &mut W, mut t: Transmit) -> io::Result<()> {
+/// Writes a transmit completely, vectored: an owned [`Transmit`](weft_proto::Transmit), or the
+/// connection's queue where it lies (a `TransmitRef`).
+pub(crate) fn write_transmit<W: Write + ?Sized>(w: &mut W, mut t: impl Buf) -> io::Result<()> {
     while t.has_remaining() {
         let mut slices = [IoSlice::new(&[]); 64];
         let n = t.chunks_vectored(&mut slices);
@@ -67,7 +68,7 @@ pub(crate) fn flush<S: Transport + ?Sized>(
     stream: &mut S,
 ) -> io::Result<()> {
     let mut write = || {
-        while let Some(transmit) = conn.poll_transmit() {
+        while let Some(transmit) = conn.poll_transmit_ref() {
             write_transmit(stream, transmit)?;
         }
         stream.flush()?;

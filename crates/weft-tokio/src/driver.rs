@@ -9,7 +9,6 @@
 //! `write_out`, the reading half's loop in `read_loop`; the connection's
 //! span (feature `tracing`) is `weft_io::span`'s.
 
-use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,7 +16,7 @@ use std::task::Waker;
 use std::time::Instant;
 
 use tokio::time::Sleep;
-use weft_proto::{Connection, Transmit};
+use weft_proto::Connection;
 
 use crate::wakers::Wakers;
 
@@ -70,10 +69,6 @@ pub(crate) enum WriteSide {
 pub(crate) struct Inner<S> {
     pub(crate) io: S,
     pub(crate) conn: Connection,
-    /// Transmits taken from the core and not yet fully written, in order.
-    out: VecDeque<Transmit>,
-    /// Bytes remaining in `out`.
-    out_len: usize,
     /// Bytes were written since the last successful `poll_flush`.
     needs_flush: bool,
     pub(crate) write_side: WriteSide,
@@ -112,8 +107,6 @@ impl<S> Inner<S> {
         Inner {
             io,
             conn,
-            out: VecDeque::new(),
-            out_len: 0,
             needs_flush: false,
             write_side: WriteSide::Open,
             write_error: None,
@@ -128,6 +121,6 @@ impl<S> Inner<S> {
 
     /// Bytes the application has queued that are not yet written.
     pub(crate) fn queued(&self) -> usize {
-        self.out_len + self.conn.buffered_amount()
+        self.conn.buffered_amount()
     }
 }

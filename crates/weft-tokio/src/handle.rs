@@ -158,7 +158,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Handle<S> {
                 drop(state);
                 self.start_send(Message::Close(None))?;
             } else {
-                state.take_transmits();
+                state.settle_queue();
             }
         }
         self.poll_flush_all(cx)

@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::message::{Event, EventRef};
 use crate::role::Role;
 use crate::transmit::Transmit;
+use crate::transmit_ref::TransmitRef;
 
 pub use closing::State;
 pub use mask_keys::MaskKeys;
@@ -246,6 +247,22 @@ impl Connection {
         // event, adapters only take transmits.
         self.recv.settle();
         self.send.take_transmit()
+    }
+
+    /// The bytes to write to the transport, if any, lent rather than
+    /// handed over: every frame queued so far, in order, as a
+    /// [`TransmitRef`] over the connection's own queue. Advance it by what
+    /// the transport took; what was not written stays queued for the next
+    /// call, and frames queued meanwhile go after it. No allocation or
+    /// reference count per write: the fastest way to send when the writer
+    /// holds the connection (see [`TransmitRef`] for when an owned
+    /// [`Transmit`] from [`poll_transmit`](Self::poll_transmit) is the
+    /// better fit).
+    #[must_use = "the transmit lends bytes that must be written to the transport"]
+    #[inline]
+    pub fn poll_transmit_ref(&mut self) -> Option<TransmitRef<'_>> {
+        self.recv.settle();
+        self.send.lend_transmit()
     }
 
     /// Returns `true` once, when it is time to half-close the transport's

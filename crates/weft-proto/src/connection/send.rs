@@ -10,6 +10,7 @@ use crate::close::{CloseCode, MAX_CLOSE_REASON};
 use crate::frame::{OpCode, MAX_HEADER_LEN};
 use crate::message::MessageKind;
 use crate::transmit::{OutQueue, Transmit};
+use crate::transmit_ref::TransmitRef;
 use crate::utf8::Utf8Validator;
 
 /// The RSV1 bit, which marks a compressed message (RFC 7692 6).
@@ -130,30 +131,47 @@ impl Sender {
         self.queue.len() == 0 && self.pending_pong.is_none()
     }
 
+    /// Queues the pong owed, if any, where it may go: first when nothing
+    /// queued has been written yet (it answers a ping that came before the
+    /// frames queued since), else last. While a pong placed before is still
+    /// queued it stays owed, so a newer ping replaces its payload.
+    #[inline]
+    fn place_pong(&mut self) {
+        if !self.queue.may_place_pong() {
+            return;
+        }
+        if let Some(payload) = self.pending_pong.take() {
+            let mask = self.mask_keys.as_mut().map(|keys| keys.next_key());
+            self.queue.place_pong(payload, mask);
+        }
+    }
+
     /// Everything queued, as one transmit, with an owed pong first.
     /// Inlined: a `Transmit` returned through a call is copied twice (27
     /// instructions a message when encoding 16-byte messages, counted with
     /// callgrind).
     #[inline]
     pub(super) fn take_transmit(&mut self) -> Option<Transmit> {
-        let pong = self.pending_pong.take();
-        if pong.is_none() && self.queue.len() == 0 {
+        if self.pending_pong.is_some() {
+            self.place_pong();
+        }
+        if self.queue.len() == 0 {
             return None;
         }
-        Some(match pong {
-            // The pong goes first: it answers a ping that came before
-            // anything else in the queue was handed out, and queued frames
-            // are whole, so it cannot land inside one.
-            Some(payload) => {
-                let mask = self.mask_keys.as_mut().map(|keys| keys.next_key());
-                let mut first = OutQueue::default();
-                first.push_frame(OpCode::Pong, true, 0, payload, mask);
-                let mut transmit = first.take();
-                transmit.append(self.queue.take());
-                transmit
-            }
-            None => self.queue.take(),
-        })
+        Some(self.queue.take())
+    }
+
+    /// Everything queued, lent to be written where it is, with an owed
+    /// pong placed first.
+    #[inline]
+    pub(super) fn lend_transmit(&mut self) -> Option<TransmitRef<'_>> {
+        if self.pending_pong.is_some() {
+            self.place_pong();
+        }
+        if self.queue.len() == 0 {
+            return None;
+        }
+        Some(TransmitRef::new(&mut self.queue))
     }
 }
 

@@ -91,7 +91,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 // Take the replies this event queued (a pong, a close
                 // echo) before the next event is parsed, so that every
                 // ping gets its own pong, and try to write them at once.
-                self.take_transmits();
+                self.settle_queue();
                 if let Event::Closed(_) = event {
                     // Handed out once the last bytes are written.
                     continue;

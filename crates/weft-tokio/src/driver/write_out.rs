@@ -1,5 +1,5 @@
-//! Writing out what the core has queued: the queue of transmits, bounded by
-//! a high-water mark, written vectored, flushed, and the transport
+//! Writing out what the core has queued: written vectored where it lies
+//! in the core's queue (`poll_transmit_ref`), flushed, and the transport
 //! half-closed when the core says so.
 
 use std::io::{self, IoSlice};
@@ -15,42 +15,37 @@ use super::{Inner, WriteSide};
 use crate::wakers::{Wakers, READER};
 
 /// Bytes queued for writing above which [`Sink::poll_ready`](futures_sink::Sink::poll_ready)
-/// waits (and the reading half stops reading, so pongs owed to a peer that
-/// does not read cannot pile up).
+/// waits (and the reading half stops reading, so a peer that does not read
+/// cannot make us queue without bound; pongs owed meanwhile merge into one
+/// in the core).
 pub(crate) const WRITE_HIGH_WATER: usize = 64 * 1024;
 
 /// How many slices one vectored write gathers.
 const MAX_IOV: usize = 64;
 
-impl<S> Inner<S> {
-    /// Moves what the core has queued into `out`, up to the high-water
-    /// mark: past it, frames wait in the core, where a burst of pings owes
-    /// one pong, so a peer that does not read cannot grow the queue.
-    pub(crate) fn take_transmits(&mut self) {
-        while self.out_len <= WRITE_HIGH_WATER {
-            let Some(transmit) = self.conn.poll_transmit() else {
-                break;
-            };
-            if self.write_side == WriteSide::Open && transmit.has_remaining() {
-                self.out_len += transmit.remaining();
-                self.out.push_back(transmit);
-            }
-        }
-    }
+/// What one vectored write did.
+enum Wrote {
+    /// The transport took this many bytes (more than none).
+    Some,
+    /// The transport took none: it is broken.
+    Zero,
+    Failed(io::Error),
+    Pending,
+}
 
-    fn advance(&mut self, mut written: usize) {
-        self.out_len -= written.min(self.out_len);
-        while written > 0 {
-            let Some(front) = self.out.front_mut() else {
-                break;
-            };
-            let len = front.remaining();
-            if written < len {
-                front.advance(written);
-                break;
+impl<S> Inner<S> {
+    /// Places the replies the core owes (the pong for the latest ping) in
+    /// its queue now, behind what is already queued, so every ping answered
+    /// while writing keeps up gets its own pong. Once the write side is no
+    /// longer open, what the core queues is dropped instead.
+    pub(crate) fn settle_queue(&mut self) {
+        let open = self.write_side == WriteSide::Open;
+        while let Some(mut transmit) = self.conn.poll_transmit_ref() {
+            if open {
+                return;
             }
-            written -= len;
-            self.out.pop_front();
+            let all = transmit.remaining();
+            transmit.advance(all);
         }
     }
 
@@ -60,8 +55,8 @@ impl<S> Inner<S> {
         weft_io::span::transport_failed("writing", e, self.conn.close_reason().is_none());
         self.write_side = WriteSide::Failed;
         self.write_error = Some(Box::new((e.kind(), e.to_string())));
-        self.out.clear();
-        self.out_len = 0;
+        // What is queued can no longer go: dropped.
+        self.settle_queue();
         self.needs_flush = false;
         if !self.read_eof {
             self.read_eof = true;
@@ -90,36 +85,41 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         cx: &mut Context<'_>,
         wakers: &Wakers,
     ) -> Poll<Result<(), Error>> {
-        self.take_transmits();
+        self.settle_queue();
         if self.write_side == WriteSide::Failed {
             return Poll::Ready(Err(self.write_error()));
         }
-        while self.out_len > 0 {
-            let mut slices = [IoSlice::new(&[]); MAX_IOV];
-            let mut n = 0;
-            for transmit in &self.out {
-                n += transmit.chunks_vectored(&mut slices[n..]);
-                if n == MAX_IOV {
+        loop {
+            let wrote = {
+                // Written from the core's queue: the transmit borrows the
+                // connection, the write the transport beside it.
+                let Some(mut transmit) = self.conn.poll_transmit_ref() else {
                     break;
+                };
+                let mut slices = [IoSlice::new(&[]); MAX_IOV];
+                let n = transmit.chunks_vectored(&mut slices);
+                match Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..n]) {
+                    Poll::Ready(Ok(0)) => Wrote::Zero,
+                    Poll::Ready(Ok(written)) => {
+                        transmit.advance(written);
+                        Wrote::Some
+                    }
+                    Poll::Ready(Err(e)) => Wrote::Failed(e),
+                    Poll::Pending => Wrote::Pending,
                 }
-            }
-            match Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..n]) {
-                Poll::Ready(Ok(0)) => {
+            };
+            match wrote {
+                Wrote::Some => self.needs_flush = true,
+                Wrote::Zero => {
                     let e = io::Error::new(io::ErrorKind::WriteZero, "the transport took no bytes");
                     self.fail_write(&e, wakers);
                     return Poll::Ready(Err(Error::Io(e)));
                 }
-                Poll::Ready(Ok(written)) => {
-                    self.advance(written);
-                    self.needs_flush = true;
-                    // Room again: take what waited in the core.
-                    self.take_transmits();
-                }
-                Poll::Ready(Err(e)) => {
+                Wrote::Failed(e) => {
                     self.fail_write(&e, wakers);
                     return Poll::Ready(Err(Error::Io(e)));
                 }
-                Poll::Pending => return Poll::Pending,
+                Wrote::Pending => return Poll::Pending,
             }
         }
         if self.needs_flush {
@@ -144,7 +144,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     }
 
     /// Queues `message` with the core. Its frames stay there until the
-    /// next write takes them all as one transmit: a burst of messages goes
+    /// next write, which writes them from there: a burst of messages goes
     /// out in one vectored write, framed into as few chunks as they can be.
     pub(crate) fn send(&mut self, message: Message) -> Result<(), Error> {
         if self.write_side == WriteSide::Failed {
