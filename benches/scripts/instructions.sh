@@ -50,7 +50,7 @@ for mode in decode decode-ref; do
     done
   done
 done
-for mode in encode encode-batch; do
+for mode in encode encode-batch encode-owned encode-batch-owned; do
   for size in 16 125 1024 65536; do
     read -r small large <<< "$(counts "$size")"
     a=$(count "$mode" "$size" "$small")

@@ -15,6 +15,11 @@ use crate::logging;
 /// means writing a masked copy).
 const COPY_THRESHOLD: usize = 512;
 
+/// A packing buffer larger than this is let go once everything in it is
+/// written, rather than kept for the next frames: a burst does not leave
+/// an idle connection holding its high-water mark.
+const KEEP_PACKING: usize = 16 * 1024;
+
 /// The least room the packing buffer grows by: small frames queued one at a
 /// time then grow it once every few dozen frames, not at every frame.
 const PACK_GROWTH: usize = 1024;
@@ -134,16 +139,23 @@ impl Buf for Transmit {
 
 /// Frames encoded and waiting for `poll_transmit`, or written from where
 /// they are through a [`TransmitRef`](crate::TransmitRef).
+///
+/// Headers and small payloads are packed into one buffer, `packing`, in
+/// order; chunks queued as they are (large payloads, shared frames) sit in
+/// `shared`, each marked with the packed bytes that go before it. Written
+/// in place, the buffer is never split: a read position moves through it,
+/// and once everything is written it is cleared and packed again.
 #[derive(Debug, Default)]
 pub(crate) struct OutQueue {
-    /// Chunks complete and in order, all before `packing`.
-    /// Most connections never queue a chunk here: a `VecDeque` allocates
-    /// nothing until the first.
-    ready: VecDeque<Bytes>,
-    /// The chunk being packed: headers and small payloads.
+    /// Packed headers and small payloads; `packing[read..]` is not written.
     packing: BytesMut,
-    /// Bytes in `ready`.
-    ready_len: usize,
+    /// Where the unwritten part of `packing` starts.
+    read: usize,
+    /// Chunks queued as they are, in order. Most connections never queue
+    /// one: a `VecDeque` allocates nothing until the first.
+    shared: VecDeque<SharedChunk>,
+    /// Bytes in `shared`.
+    shared_len: usize,
     /// Whether some of what is queued now has been written in place, so
     /// the front of the queue may be inside a frame.
     started: bool,
@@ -153,9 +165,19 @@ pub(crate) struct OutQueue {
     pong_left: usize,
 }
 
+/// A chunk queued as it is, after the packed bytes before `at`.
+#[derive(Debug)]
+struct SharedChunk {
+    /// Its place in `packing`: everything packed before this index goes
+    /// first.
+    at: usize,
+    chunk: Bytes,
+}
+
 impl OutQueue {
+    #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.ready_len + self.packing.len()
+        self.packing.len() - self.read + self.shared_len
     }
 
     /// Encodes one frame (`rsv`: the RSV bits, RSV1 as `0b100`). With a
@@ -171,6 +193,20 @@ impl OutQueue {
         payload: Bytes,
         mask: Option<[u8; 4]>,
     ) {
+        if mask.is_none() && payload.len() <= 125 {
+            // A server's short frame, the most common: a two-byte header.
+            let head = [
+                u8::from(fin) << 7 | (rsv & 0x7) << 4 | opcode.as_u8(),
+                payload.len() as u8,
+            ];
+            logging::frame_sent(&head, &payload);
+            if self.packing.capacity() - self.packing.len() < 2 + 125 {
+                self.make_room(2 + 125);
+            }
+            self.packing.extend_from_slice(&head);
+            self.packing.extend_from_slice(&payload);
+            return;
+        }
         let header = FrameHeader {
             fin,
             rsv,
@@ -191,7 +227,7 @@ impl OutQueue {
         // copying `head_len` bytes is a call to memcpy.
         let need = MAX_HEADER_LEN + copied;
         if self.packing.capacity() - self.packing.len() < need {
-            self.packing.reserve(need.max(PACK_GROWTH));
+            self.make_room(need);
         }
         let end = self.packing.len() + head_len;
         self.packing.extend_from_slice(&head);
@@ -203,15 +239,35 @@ impl OutQueue {
                 apply_mask(&mut self.packing[start..], key, 0);
             }
             None if payload.len() <= COPY_THRESHOLD => self.packing.extend_from_slice(&payload),
-            None => {
-                let packed = self.packing.split().freeze();
-                self.ready_len += packed.len() + payload.len();
-                if !packed.is_empty() {
-                    self.ready.push_back(packed);
-                }
-                self.ready.push_back(payload);
+            None => self.push_chunk(payload),
+        }
+    }
+
+    /// Room for `need` more packed bytes: what is written is dropped from
+    /// the front of the buffer first, then the buffer grows.
+    #[cold]
+    fn make_room(&mut self, need: usize) {
+        let read = std::mem::take(&mut self.read);
+        if read > 0 {
+            let len = self.packing.len();
+            self.packing.copy_within(read.., 0);
+            self.packing.truncate(len - read);
+            for shared in &mut self.shared {
+                shared.at -= read;
             }
         }
+        if self.packing.capacity() - self.packing.len() < need {
+            self.packing.reserve(need.max(PACK_GROWTH));
+        }
+    }
+
+    /// Queues `chunk` as it is, after everything packed so far.
+    fn push_chunk(&mut self, chunk: Bytes) {
+        self.shared_len += chunk.len();
+        self.shared.push_back(SharedChunk {
+            at: self.packing.len(),
+            chunk,
+        });
     }
 
     /// Queues a whole unmasked frame built elsewhere, as its own chunk,
@@ -224,13 +280,7 @@ impl OutQueue {
         }
         .min(frame.len());
         logging::frame_sent(&frame[..header_len], &frame[header_len..]);
-        if !self.packing.is_empty() {
-            let packed = self.packing.split().freeze();
-            self.ready_len += packed.len();
-            self.ready.push_back(packed);
-        }
-        self.ready_len += frame.len();
-        self.ready.push_back(frame);
+        self.push_chunk(frame);
     }
 
     /// Queues a pong for `payload` where it may go (RFC 6455 5.5.3): first,
@@ -246,8 +296,11 @@ impl OutQueue {
             pong.push_frame(OpCode::Pong, true, 0, payload, mask);
             let frame = pong.packing.freeze();
             self.pong_left = frame.len();
-            self.ready_len += frame.len();
-            self.ready.push_front(frame);
+            self.shared_len += frame.len();
+            self.shared.push_front(SharedChunk {
+                at: self.read,
+                chunk: frame,
+            });
         }
     }
 
@@ -259,19 +312,40 @@ impl OutQueue {
     /// The first chunk not yet written (empty when nothing is queued).
     #[inline]
     pub(crate) fn front(&self) -> &[u8] {
-        match self.ready.front() {
-            Some(chunk) => chunk,
-            None => &self.packing,
+        match self.shared.front() {
+            Some(shared) if shared.at > self.read => &self.packing[self.read..shared.at],
+            Some(shared) => &shared.chunk,
+            None => &self.packing[self.read..],
         }
+    }
+
+    /// The chunks not yet written, in order, none empty.
+    fn chunks(&self) -> impl Iterator<Item = &[u8]> {
+        let mut from = self.read;
+        let packing = &self.packing;
+        self.shared
+            .iter()
+            .flat_map(move |shared| {
+                let packed = &packing[from..shared.at];
+                from = shared.at;
+                [packed, &shared.chunk[..]]
+            })
+            .chain(std::iter::once_with(move || {
+                &packing[self.last_packed_from()..]
+            }))
+            .filter(|chunk| !chunk.is_empty())
+    }
+
+    /// Where the packed bytes after the last shared chunk start.
+    fn last_packed_from(&self) -> usize {
+        self.shared.back().map_or(self.read, |shared| shared.at)
     }
 
     /// Fills `dst` with the chunks not yet written, in order; returns how
     /// many it filled.
     pub(crate) fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
-        let packing = Some(&self.packing[..]).filter(|p| !p.is_empty());
-        let chunks = self.ready.iter().map(|c| &c[..]).chain(packing);
         let mut n = 0;
-        for (slot, chunk) in dst.iter_mut().zip(chunks) {
+        for (slot, chunk) in dst.iter_mut().zip(self.chunks()) {
             *slot = IoSlice::new(chunk);
             n += 1;
         }
@@ -285,31 +359,58 @@ impl OutQueue {
         if n == 0 {
             return;
         }
+        if n >= self.len() {
+            // All written, the common case.
+            self.pong_left = 0;
+            self.shared_len = 0;
+            // Popped one by one: `VecDeque::clear` costs more for the one
+            // or two chunks there usually are.
+            while self.shared.pop_front().is_some() {}
+            self.emptied();
+            return;
+        }
         self.pong_left = self.pong_left.saturating_sub(n);
         while n > 0 {
-            let Some(front) = self.ready.front_mut() else {
-                if n < self.packing.len() {
-                    self.packing.advance(n);
-                    self.started = true;
-                } else {
-                    // All written, the common case: the buffer is kept,
-                    // so the next frames are packed without allocating.
-                    self.packing.clear();
-                    self.started = false;
+            match self.shared.front_mut() {
+                Some(shared) if shared.at > self.read => {
+                    let k = n.min(shared.at - self.read);
+                    self.read += k;
+                    n -= k;
                 }
-                return;
-            };
-            if n < front.len() {
-                front.advance(n);
-                self.ready_len -= n;
-                self.started = true;
-                return;
+                Some(shared) if n < shared.chunk.len() => {
+                    shared.chunk.advance(n);
+                    self.shared_len -= n;
+                    n = 0;
+                }
+                Some(shared) => {
+                    n -= shared.chunk.len();
+                    self.shared_len -= shared.chunk.len();
+                    self.shared.pop_front();
+                }
+                None => {
+                    self.read = self.packing.len().min(self.read + n);
+                    n = 0;
+                }
             }
-            n -= front.len();
-            self.ready_len -= front.len();
-            self.ready.pop_front();
         }
-        self.started = self.len() > 0;
+        if self.len() > 0 {
+            self.started = true;
+        } else {
+            self.emptied();
+        }
+    }
+
+    /// Everything is written: the buffer is cleared and kept, so the next
+    /// frames are packed without allocating, unless a burst grew it large.
+    #[inline]
+    fn emptied(&mut self) {
+        self.started = false;
+        self.read = 0;
+        if self.packing.capacity() > KEEP_PACKING {
+            self.packing = BytesMut::new();
+        } else {
+            self.packing.clear();
+        }
     }
 
     /// Everything queued, in order; the queue is left empty.
@@ -317,9 +418,11 @@ impl OutQueue {
     pub(crate) fn take(&mut self) -> Transmit {
         self.started = false;
         self.pong_left = 0;
-        let packed = self.packing.split().freeze();
-        if self.ready.is_empty() {
+        let read = std::mem::take(&mut self.read);
+        let mut packed = self.packing.split().freeze();
+        if self.shared.is_empty() {
             // Only packed frames, the common case: one chunk.
+            packed.advance(read);
             return Transmit {
                 remaining: packed.len(),
                 front: packed,
@@ -329,11 +432,18 @@ impl OutQueue {
             };
         }
         let mut transmit = Transmit::default();
-        for chunk in self.ready.drain(..) {
-            transmit.push(chunk);
+        let mut from = read;
+        for shared in self.shared.drain(..) {
+            if shared.at > from {
+                transmit.push(packed.slice(from..shared.at));
+                from = shared.at;
+            }
+            transmit.push(shared.chunk);
         }
-        transmit.push(packed);
-        self.ready_len = 0;
+        if packed.len() > from {
+            transmit.push(packed.slice(from..));
+        }
+        self.shared_len = 0;
         transmit
     }
 }

@@ -208,3 +208,25 @@ fn a_client_writes_masked_frames_in_place() {
         vec![Event::Binary(big.into()), Event::Text("small".into())]
     );
 }
+
+#[test]
+fn a_queue_written_a_little_at_a_time_while_frames_keep_coming_stays_in_order() {
+    // The packing buffer is never empty here, so its written front is
+    // dropped as it fills, with large payloads queued between packed frames.
+    let now = Instant::now();
+    let mut srv = server(Config::default(), now);
+    let mut wire = Vec::new();
+    let mut sent = Vec::new();
+    for i in 0..5_000usize {
+        let len = if i % 10 == 9 { 1000 + i % 7 } else { i % 40 };
+        let data = Bytes::from(patterned(len, i as u8));
+        srv.send_binary(data.clone()).unwrap();
+        sent.push(Event::Binary(data));
+        write_in_place(&mut srv, 100 + i % 13, &mut wire);
+    }
+    write_in_place(&mut srv, usize::MAX, &mut wire);
+    assert_eq!(srv.buffered_amount(), 0);
+    let mut cli = client(Config::default(), now);
+    cli.handle_data(now, &wire);
+    assert_eq!(events(&mut cli), sent);
+}
