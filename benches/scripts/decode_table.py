@@ -74,22 +74,26 @@ def decode_table(data, group, title):
     print()
 
 
-def simple_table(data, group, title, unit="GB/s"):
+def simple_table(data, group, title, unit="GB/s", ratio=False):
     keys = sorted(
         {(f, v) for (g, f, v) in data if g == group},
         key=lambda k: (k[0].split("/")[0], int(k[1]) if k[1] else 0, k[0]),
     )
     if not keys:
         return
-    libs = sorted({f.split("/")[-1] for f, _ in keys}, key=lambda l: (l != "weft", l))
+    libs = sorted(
+        {f.split("/")[-1] for f, _ in keys},
+        key=lambda l: (not l.startswith("weft"), l != "weft", l),
+    )
     rows = {}
     for f, v in keys:
         prefix = "/".join(f.split("/")[:-1])
         label = f"{prefix} {v} B".strip() if v else prefix or group
         rows.setdefault(label, {})[f.split("/")[-1]] = data[(group, f, v)]
     print(f"### {title}\n")
-    print("| | " + " | ".join(libs) + " |")
-    print("|---" * (len(libs) + 1) + "|")
+    ratios = [lib for lib in libs if lib.startswith("weft")] if ratio else []
+    print("| | " + " | ".join(libs + [f"{w} / fastest peer" for w in ratios]) + " |")
+    print("|---" * (len(libs) + len(ratios) + 1) + "|")
     for label, cells in rows.items():
         out = []
         for lib in libs:
@@ -100,6 +104,9 @@ def simple_table(data, group, title, unit="GB/s"):
                 out.append(f"{gbs(entry):.2f} {unit}")
             else:
                 out.append(f"{entry[0] * 1e6:.2f} µs")
+        best = max((gbs(cells[p]) for p in PEERS if p in cells), default=None)
+        for w in ratios:
+            out.append(f"{gbs(cells[w]) / best:.2f}×" if best and w in cells else "–")
         print(f"| {label} | " + " | ".join(out) + " |")
     print()
 
@@ -112,11 +119,12 @@ def main():
     data = load(root)
     decode_table(data, "decode_masked", "Decoding masked frames (a server receiving)")
     decode_table(data, "decode_unmasked", "Decoding unmasked frames (a client receiving)")
-    simple_table(data, "encode", "Encoding (a server sending binary messages)")
+    simple_table(data, "encode", "Encoding (a server sending binary messages)", ratio=True)
     simple_table(
         data,
         "encode_batch",
         "Encoding in batches (32 messages queued per transmit or flush)",
+        ratio=True,
     )
     simple_table(data, "mask", "Masking in place")
     simple_table(data, "utf8", "UTF-8 validation")

@@ -56,7 +56,10 @@ if [ "$limit" != unlimited ] && [ "$limit" -lt $((COUNT + 100)) ]; then
   die "COUNT=$COUNT needs more file descriptors than the hard limit of $limit allows"
 fi
 
-cargo build --release -p weft-benches --examples -p weft-cli >&2
+# Two builds: `--examples` would restrict weft-cli to its examples too,
+# leaving the `weft` binary unbuilt.
+cargo build --release -p weft-benches --examples >&2
+cargo build --release -p weft-cli >&2
 
 WEFT="$TARGET_DIR/release/weft"
 EXAMPLES="$TARGET_DIR/release/examples"

@@ -57,6 +57,14 @@ seeds = {
     "large_frames": [bytes([0, 255, 0, 17, 0xE4, 0x1B]) + bytes([0x00, 200, 1, 0x05, 80, 3, 0x02, 10, 5, 0x03, 150, 8, 0x04, 70, 2]),
                      bytes([3, 60, 255, 3, 0x55, 0xAA]) + bytes([0x04, 255, 9, 0x01, 90, 6, 0x03, 64, 16, 0x00, 1, 0]),
                      bytes([0, 40, 90, 200, 0xFF, 0x00]) + bytes([0x00, 100, 2, 0x09, 100, 1, 0xC0, 100, 4])],
+    # [side (bit 0: a client sends), two unused] then [op, a, b] records:
+    # op % 6 of 0-1 queues a message ((op / 6) % 3: short, around 512 B or
+    # long; bit 0x40: text), 2 a ping, 3-4 writes a*256+b % 3000 bytes in
+    # place, 5 takes an owned transmit.
+    "transmit_in_place": [
+        bytes([0, 0, 0]) + bytes([0, 0, 10, 2, 7, 0, 3, 0, 3, 12, 1, 0, 2, 8, 0, 4, 0, 200, 5, 0, 0, 0x40, 0, 90]),
+        bytes([1, 0, 0]) + bytes([12, 2, 0, 3, 0, 1, 2, 1, 0, 6, 0, 60, 2, 2, 0, 3, 0, 50, 0x46, 1, 200, 4, 11, 184]),
+    ],
 }
 for target, inputs in seeds.items():
     os.makedirs(os.path.join(here, target), exist_ok=True)
