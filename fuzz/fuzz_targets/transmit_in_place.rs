@@ -1,8 +1,9 @@
 //! The send queue written where it is (`poll_transmit_ref`) in pieces the
 //! input chooses, mixed with owned transmits (`poll_transmit`), while
-//! messages of every size are queued and pings arrive: the peer receives
-//! every message whole and in order, pongs only between frames, the latest
-//! ping answered last, and the queue ends empty.
+//! messages of every size (a server's also prepared, queued shared) are
+//! queued and pings arrive: the peer receives
+//! every message whole and in order, pongs only between frames and in the
+//! pings' order, the latest ping answered last, and the queue ends empty.
 
 #![no_main]
 
@@ -10,7 +11,7 @@ mod common;
 
 use libfuzzer_sys::fuzz_target;
 use weft_proto::bytes::{Buf, Bytes};
-use weft_proto::{Config, Connection, Event};
+use weft_proto::{Config, Connection, Event, PreparedMessage};
 
 /// Writes at most `n` bytes of what `conn` has queued, from the chunks
 /// `chunks_vectored` hands out, as a transport taking `n` bytes would.
@@ -60,7 +61,7 @@ fuzz_target!(|input: &[u8]| {
     };
     let mut wire = Vec::new();
     let mut sent = Vec::new();
-    let mut last_ping = None;
+    let mut pings = Vec::new();
     for (i, op) in input.chunks(3).enumerate().skip(1) {
         let [code, a, b] = *op else { break };
         let arg = usize::from(a) << 8 | usize::from(b);
@@ -74,7 +75,13 @@ fuzz_target!(|input: &[u8]| {
                     _ => arg * 2,
                 };
                 let data = Bytes::from(vec![i as u8; len]);
-                if code & 0x40 != 0 {
+                if code & 0x80 != 0 && !client_side {
+                    // A frame built once elsewhere, queued shared.
+                    sender
+                        .send_prepared(&PreparedMessage::binary(data.clone()))
+                        .unwrap();
+                    sent.push(Event::Binary(data));
+                } else if code & 0x40 != 0 {
                     let text = String::from_utf8(vec![b'a' + (i % 26) as u8; len]).unwrap();
                     sender.send_text(text.clone()).unwrap();
                     sent.push(Event::Text(text.into()));
@@ -91,7 +98,7 @@ fuzz_target!(|input: &[u8]| {
                 while let Some(event) = sender.poll_event() {
                     assert_eq!(event, Event::Ping(Bytes::from(vec![a])));
                 }
-                last_ping = Some(a);
+                pings.push(a);
             }
             3 | 4 => write_in_place(&mut sender, arg % 3000, &mut wire),
             _ => {
@@ -114,6 +121,15 @@ fuzz_target!(|input: &[u8]| {
         }
     }
     assert_eq!(messages, sent);
-    assert_eq!(pongs.last().cloned(), last_ping.map(|p| Bytes::from(vec![p])));
+    // Pongs answer pings in order, some merged into a later one, and the
+    // latest ping is answered last.
+    let mut answered = pings.iter();
+    for pong in &pongs {
+        assert!(
+            pong.len() == 1 && answered.any(|ping| *ping == pong[0]),
+            "pong {pong:?} out of order: pings {pings:?}, pongs {pongs:?}"
+        );
+    }
+    assert_eq!(pongs.last().map(|p| p[0]), pings.last().copied());
     assert!(peer.close_reason().is_none());
 });

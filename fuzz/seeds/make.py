@@ -59,10 +59,11 @@ seeds = {
                      bytes([0, 40, 90, 200, 0xFF, 0x00]) + bytes([0x00, 100, 2, 0x09, 100, 1, 0xC0, 100, 4])],
     # [side (bit 0: a client sends), two unused] then [op, a, b] records:
     # op % 6 of 0-1 queues a message ((op / 6) % 3: short, around 512 B or
-    # long; bit 0x40: text), 2 a ping, 3-4 writes a*256+b % 3000 bytes in
-    # place, 5 takes an owned transmit.
+    # long; bit 0x40: text; bit 0x80: prepared, on a server), 2 a ping,
+    # 3-4 writes (a * 256 + b) % 3000 bytes in place, 5 takes an owned
+    # transmit.
     "transmit_in_place": [
-        bytes([0, 0, 0]) + bytes([0, 0, 10, 2, 7, 0, 3, 0, 3, 12, 1, 0, 2, 8, 0, 4, 0, 200, 5, 0, 0, 0x40, 0, 90]),
+        bytes([0, 0, 0]) + bytes([0, 0, 10, 2, 7, 0, 3, 0, 3, 12, 1, 0, 2, 8, 0, 4, 0, 200, 5, 0, 0, 0x40, 0, 90, 0x8C, 0, 200, 3, 0, 9]),
         bytes([1, 0, 0]) + bytes([12, 2, 0, 3, 0, 1, 2, 1, 0, 6, 0, 60, 2, 2, 0, 3, 0, 50, 0x46, 1, 200, 4, 11, 184]),
     ],
 }

@@ -41,8 +41,9 @@
 //! 1. [`Connection::poll_event`] until it returns `None`: messages, pings,
 //!    the close. Parsing happens here, lazily; handling a frame may queue a
 //!    reply (a pong, a close echo). Taking [`Connection::poll_transmit`]
-//!    after each [`Event::Ping`] answers every ping; otherwise pongs due at
-//!    once are merged into one carrying the latest payload (RFC 6455 5.5.3).
+//!    after each [`Event::Ping`] (or [`Connection::poll_transmit_ref`], and
+//!    writing it) answers every ping; otherwise pongs due at once are
+//!    merged into one carrying the latest payload (RFC 6455 5.5.3).
 //!    [`Connection::poll_event_ref`] is the same with the events lent
 //!    ([`EventRef`]): a whole message is borrowed from the receive buffer,
 //!    the fastest way to read small messages that need not outlive the call.
@@ -63,8 +64,8 @@
 //! The connection ends with exactly one [`Event::Closed`], whose
 //! [`CloseReason`] says why: a clean closing handshake, a protocol
 //! violation by the peer (the close code is already queued), the transport
-//! ending abnormally, or a timer. After it, write out what `poll_transmit`
-//! still holds, shut down if asked, and drop the transport. `Err` is only
+//! ending abnormally, or a timer. After it, write out what is still
+//! queued, shut down if asked, and drop the transport. `Err` is only
 //! ever returned for local misuse, such as sending after `close`.
 //!
 //! Reading and writing can run on two threads or tasks: the reader feeds

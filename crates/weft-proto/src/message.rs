@@ -183,8 +183,7 @@ pub enum Event {
     /// echo is already queued.
     CloseReceived(CloseFrame),
     /// The connection has ended; nothing follows this event. Write out what
-    /// [`poll_transmit`](crate::Connection::poll_transmit) still holds, then
-    /// close the transport.
+    /// is still queued for sending, then close the transport.
     Closed(CloseReason),
 }
 

@@ -294,7 +294,12 @@ impl OutQueue {
             self.push_frame(OpCode::Pong, true, 0, payload, mask);
             self.pong_left = self.len();
         } else {
-            let mut pong = OutQueue::default();
+            // Room for the largest control frame, so that encoding it
+            // allocates no more than that.
+            let mut pong = OutQueue {
+                packing: BytesMut::with_capacity(MAX_HEADER_LEN + 125),
+                ..OutQueue::default()
+            };
             pong.push_frame(OpCode::Pong, true, 0, payload, mask);
             let frame = pong.packing.freeze();
             self.pong_left = frame.len();

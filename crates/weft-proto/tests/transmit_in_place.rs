@@ -12,7 +12,7 @@ use std::time::Instant;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use weft_proto::bytes::{Buf, Bytes};
-use weft_proto::{Config, Event};
+use weft_proto::{Config, Event, PreparedMessage};
 
 use common::properties::{config, patterned};
 use common::{client, client_frame, events, server};
@@ -24,6 +24,9 @@ enum Op {
     Send(usize),
     /// The server sends a text message of this length.
     Text(usize),
+    /// The server sends a prepared message of this length (its frame
+    /// queued as a chunk of its own, shared).
+    Prepared(usize),
     /// The client's ping with this one-byte payload arrives at the server.
     Ping(u8),
     /// The server's writer writes this many bytes in place.
@@ -36,6 +39,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => prop_oneof![0usize..40, 500usize..600, 1000usize..70_000].prop_map(Op::Send),
         1 => (0usize..2000).prop_map(Op::Text),
+        1 => prop_oneof![0usize..40, 1000usize..3000].prop_map(Op::Prepared),
         2 => any::<u8>().prop_map(Op::Ping),
         4 => prop_oneof![Just(0usize), 1usize..8, 1usize..3000, Just(usize::MAX)].prop_map(Op::Write),
         1 => Just(Op::TakeOwned),
@@ -80,7 +84,7 @@ proptest! {
         let mut cli = client(Config::default(), now);
         let mut wire = Vec::new();
         let mut sent = Vec::new();
-        let mut last_ping = None;
+        let mut pings = Vec::new();
         for (i, op) in ops.iter().enumerate() {
             match *op {
                 Op::Send(len) => {
@@ -93,11 +97,16 @@ proptest! {
                     srv.send_text(text.clone()).unwrap();
                     sent.push(Event::Text(text.into()));
                 }
+                Op::Prepared(len) => {
+                    let data = Bytes::from(patterned(len, !(i as u8)));
+                    srv.send_prepared(&PreparedMessage::binary(data.clone())).unwrap();
+                    sent.push(Event::Binary(data));
+                }
                 Op::Ping(b) => {
                     srv.handle_data(now, &client_frame(0x89, &[b]));
                     let got = events(&mut srv);
                     prop_assert_eq!(got, vec![Event::Ping(Bytes::from(vec![b]))]);
-                    last_ping = Some(b);
+                    pings.push(b);
                 }
                 Op::Write(n) => write_in_place(&mut srv, n, &mut wire),
                 Op::TakeOwned => {
@@ -117,11 +126,23 @@ proptest! {
         let (pongs, messages): (Vec<Event>, Vec<Event>) =
             got.into_iter().partition(|e| matches!(e, Event::Pong(_)));
         prop_assert_eq!(messages, sent);
-        // Pongs answer pings in order; the latest ping is answered last.
-        prop_assert_eq!(
-            pongs.last().cloned(),
-            last_ping.map(|b| Event::Pong(Bytes::from(vec![b])))
-        );
+        // Pongs answer pings in order, some merged into a later one, and
+        // the latest ping is answered last.
+        let pongs: Vec<u8> = pongs
+            .iter()
+            .map(|p| match p {
+                Event::Pong(payload) if payload.len() == 1 => payload[0],
+                other => panic!("not a pong for one of the pings: {other:?}"),
+            })
+            .collect();
+        let mut answered = pings.iter();
+        for pong in &pongs {
+            prop_assert!(
+                answered.any(|ping| ping == pong),
+                "pong {} out of order: pings {:?}, pongs {:?}", pong, pings, pongs
+            );
+        }
+        prop_assert_eq!(pongs.last(), pings.last());
         prop_assert!(cli.close_reason().is_none());
     }
 }
@@ -229,4 +250,46 @@ fn a_queue_written_a_little_at_a_time_while_frames_keep_coming_stays_in_order() 
     let mut cli = client(Config::default(), now);
     cli.handle_data(now, &wire);
     assert_eq!(events(&mut cli), sent);
+}
+
+#[test]
+fn advancing_past_the_end_empties_the_queue_and_sending_goes_on() {
+    let now = Instant::now();
+    let mut srv = server(Config::default(), now);
+    srv.send_binary(vec![1u8; 2000]).unwrap();
+    srv.send_binary(&b"short"[..]).unwrap();
+    let mut wire = Vec::new();
+    write_in_place(&mut srv, 7, &mut wire);
+    srv.poll_transmit_ref().unwrap().advance(usize::MAX);
+    assert_eq!(srv.buffered_amount(), 0);
+    assert!(srv.poll_transmit_ref().is_none());
+    srv.send_binary(&b"next"[..]).unwrap();
+    let mut next = Vec::new();
+    write_in_place(&mut srv, usize::MAX, &mut next);
+    assert_eq!(next, [&[0x82, 4][..], b"next"].concat());
+}
+
+#[test]
+fn a_pong_owed_while_a_frame_is_half_written_goes_before_the_close_and_nothing_after() {
+    let now = Instant::now();
+    let mut srv = server(Config::default(), now);
+    srv.send_binary(vec![5u8; 1000]).unwrap();
+    let mut wire = Vec::new();
+    write_in_place(&mut srv, 500, &mut wire);
+    srv.handle_data(now, &client_frame(0x89, b"p"));
+    events(&mut srv);
+    srv.close(now, weft_proto::CloseCode::NORMAL, "bye")
+        .unwrap();
+    srv.handle_data(now, &client_frame(0x89, b"q"));
+    events(&mut srv);
+    write_in_place(&mut srv, usize::MAX, &mut wire);
+    let mut cli = client(Config::default(), now);
+    cli.handle_data(now, &wire);
+    let got = events(&mut cli);
+    assert_eq!(got[0], Event::Binary(vec![5u8; 1000].into()));
+    assert_eq!(got[1], Event::Pong(Bytes::from_static(b"p")));
+    assert!(matches!(got[2], Event::CloseReceived(_)), "{got:?}");
+    assert_eq!(got.len(), 3, "{got:?}");
+    // The close is the last frame: the ping after it got no pong.
+    assert!(!wire.ends_with(b"q"));
 }

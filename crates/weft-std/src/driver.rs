@@ -77,7 +77,26 @@ pub(crate) fn flush<S: Transport + ?Sized>(
         }
         Ok(())
     };
-    write().inspect_err(|e| transport_failed("writing", e, conn))
+    write().inspect_err(|e| {
+        transport_failed("writing", e, conn);
+        if !matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+        ) {
+            // The transport is gone: what is queued can no longer go. A
+            // write that timed out or would block keeps it, to go on from
+            // where it stopped.
+            discard_queued(conn);
+        }
+    })
+}
+
+/// Drops everything queued for writing.
+fn discard_queued(conn: &mut Connection) {
+    while let Some(mut transmit) = conn.poll_transmit_ref() {
+        let all = transmit.remaining();
+        transmit.advance(all);
+    }
 }
 
 /// Feeds the result of a read to the connection. Timeouts are timer ticks;

@@ -88,9 +88,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 return self.poll_finish(cx, io_cx, wakers);
             }
             if let Some(event) = self.conn.poll_event() {
-                // Take the replies this event queued (a pong, a close
-                // echo) before the next event is parsed, so that every
-                // ping gets its own pong, and try to write them at once.
+                // Place the replies this event queued (a pong, a close
+                // echo) before the next event is parsed, and try to write
+                // them at once: while the transport takes them, every ping
+                // gets its own pong; while it does not, pongs owed merge
+                // into one for the latest ping (RFC 6455 5.5.3).
                 self.settle_queue();
                 if let Event::Closed(_) = event {
                     // Handed out once the last bytes are written.
