@@ -226,6 +226,28 @@ fn decode_unmasked(c: &mut Criterion) {
 
 // ----- encoding: a server sends `count` binary messages of `size` -----
 
+/// A server sends `count` copies of `payload`, writing what is queued
+/// with `write` after every `batch`.
+fn weft_sends(
+    b: &mut criterion::Bencher,
+    payload: &Bytes,
+    count: usize,
+    batch: usize,
+    write: impl Fn(&mut Connection, &mut Memory),
+) {
+    b.iter(|| {
+        let mut conn = Connection::server(Config::default(), Instant::now());
+        let mut out = Memory::new(&[]);
+        for _ in 0..count / batch {
+            for _ in 0..batch {
+                conn.send_binary(payload.clone()).unwrap();
+            }
+            write(&mut conn, &mut out);
+        }
+        out.written
+    })
+}
+
 /// Writes everything `conn` has queued to `out` where it is queued
 /// (`poll_transmit_ref`).
 fn write_in_place(conn: &mut Connection, out: &mut Memory) {
@@ -254,26 +276,10 @@ fn encode(c: &mut Criterion) {
         group.throughput(Throughput::Bytes((count * size) as u64));
         let id = |lib: &str| BenchmarkId::new(lib, size);
         group.bench_function(id("weft"), |b| {
-            b.iter(|| {
-                let mut conn = Connection::server(Config::default(), Instant::now());
-                let mut out = Memory::new(&[]);
-                for _ in 0..count {
-                    conn.send_binary(payload.clone()).unwrap();
-                    write_in_place(&mut conn, &mut out);
-                }
-                out.written
-            })
+            weft_sends(b, &payload, count, 1, write_in_place)
         });
         group.bench_function(id("weft-owned"), |b| {
-            b.iter(|| {
-                let mut conn = Connection::server(Config::default(), Instant::now());
-                let mut out = Memory::new(&[]);
-                for _ in 0..count {
-                    conn.send_binary(payload.clone()).unwrap();
-                    write_owned(&mut conn, &mut out);
-                }
-                out.written
-            })
+            weft_sends(b, &payload, count, 1, write_owned)
         });
         group.bench_function(id("tungstenite"), |b| {
             use tungstenite::protocol::{Message, Role, WebSocket};
@@ -326,24 +332,12 @@ fn encode_batch(c: &mut Criterion) {
         let payload = Bytes::from(vec![7u8; size]);
         group.throughput(Throughput::Bytes((count * size) as u64));
         let id = |lib: &str| BenchmarkId::new(lib, size);
-        for (lib, write) in [
-            ("weft", write_in_place as fn(&mut Connection, &mut Memory)),
-            ("weft-owned", write_owned),
-        ] {
-            group.bench_function(id(lib), |b| {
-                b.iter(|| {
-                    let mut conn = Connection::server(Config::default(), Instant::now());
-                    let mut out = Memory::new(&[]);
-                    for _ in 0..count / BATCH {
-                        for _ in 0..BATCH {
-                            conn.send_binary(payload.clone()).unwrap();
-                        }
-                        write(&mut conn, &mut out);
-                    }
-                    out.written
-                })
-            });
-        }
+        group.bench_function(id("weft"), |b| {
+            weft_sends(b, &payload, count, BATCH, write_in_place)
+        });
+        group.bench_function(id("weft-owned"), |b| {
+            weft_sends(b, &payload, count, BATCH, write_owned)
+        });
         group.bench_function(id("tungstenite"), |b| {
             use tungstenite::protocol::{Message, Role, WebSocket};
             b.iter(|| {
