@@ -6,7 +6,7 @@ use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::frame::{apply_mask, FrameHeader, OpCode, MAX_HEADER_LEN};
+use crate::frame::{apply_mask, first_byte, FrameHeader, OpCode, MAX_HEADER_LEN};
 use crate::logging;
 
 /// Payloads at most this long are copied next to their header, so a batch of
@@ -197,10 +197,7 @@ impl OutQueue {
     ) {
         if mask.is_none() && payload.len() <= 125 {
             // A server's short frame, the most common: a two-byte header.
-            let head = [
-                u8::from(fin) << 7 | (rsv & 0x7) << 4 | opcode.as_u8(),
-                payload.len() as u8,
-            ];
+            let head = [first_byte(fin, rsv, opcode), payload.len() as u8];
             logging::frame_sent(&head, &payload);
             if self.packing.capacity() - self.packing.len() < 2 + 125 {
                 self.make_room(2 + 125);

@@ -131,7 +131,7 @@ impl FrameHeader {
     /// many bytes of `out` it used.
     #[inline]
     pub fn encode(&self, out: &mut [u8; MAX_HEADER_LEN]) -> usize {
-        out[0] = u8::from(self.fin) << 7 | (self.rsv & 0x7) << 4 | self.opcode.as_u8();
+        out[0] = first_byte(self.fin, self.rsv, self.opcode);
         let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
         let mut n = match self.payload_len {
             len @ 0..=125 => {
@@ -155,6 +155,13 @@ impl FrameHeader {
         }
         n
     }
+}
+
+/// A frame's first byte: FIN, the RSV bits (RSV1 as `0b100`) and the
+/// opcode.
+#[inline]
+pub(crate) fn first_byte(fin: bool, rsv: u8, opcode: OpCode) -> u8 {
+    u8::from(fin) << 7 | (rsv & 0x7) << 4 | opcode.as_u8()
 }
 
 /// The header of a final, uncompressed text or binary frame with a 7- or

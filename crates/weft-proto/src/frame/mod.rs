@@ -7,7 +7,7 @@ mod mask;
 mod opcode;
 mod preview;
 
-pub(crate) use header::ShortHeader;
+pub(crate) use header::{first_byte, ShortHeader};
 pub use header::{FrameHeader, MAX_HEADER_LEN};
 pub use info::{Direction, FrameInfo};
 pub use mask::{apply_mask, apply_mask_naive};
