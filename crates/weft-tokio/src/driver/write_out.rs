@@ -25,7 +25,7 @@ const MAX_IOV: usize = 64;
 
 /// What one vectored write did.
 enum Wrote {
-    /// The transport took this many bytes (more than none).
+    /// The transport took some bytes.
     Some,
     /// The transport took none: it is broken.
     Zero,
