@@ -283,3 +283,45 @@ fn client_side_errors_have_no_status_and_write_nothing() {
         assert!(out.is_empty(), "{error:?}");
     }
 }
+
+/// RFC 9112 6.3: a request with `Transfer-Encoding` or a `Content-Length`
+/// has a body, which is what follows the head. An upgrade request has
+/// none; reading those bytes as frames would disagree with any proxy in
+/// front about where the request ends, so such a request is refused.
+#[test]
+fn server_refuses_a_request_with_a_body_with_400() {
+    let now = Instant::now();
+    for (name, value) in [
+        ("Content-Length", "5"),
+        ("Content-Length", "00012"),
+        ("Content-Length", ""),
+        ("Transfer-Encoding", "chunked"),
+        ("Transfer-Encoding", "identity"),
+    ] {
+        let mut headers = base_headers();
+        headers.push((name, value));
+        let mut bytes = request("GET /chat HTTP/1.1", &headers);
+        bytes.extend_from_slice(b"hello");
+        let error = server_error(Config::default(), now, &bytes);
+        assert!(
+            matches!(error, HandshakeError::RequestBody(n) if n == name),
+            "{name}: {value}: {error:?}"
+        );
+        let text = checked_error_response(&error, 400);
+        assert!(text.contains("has a body"), "{text:?}");
+    }
+}
+
+#[test]
+fn server_accepts_a_content_length_of_zero() {
+    let now = Instant::now();
+    for zero in ["0", "000"] {
+        let mut headers = base_headers();
+        headers.push(("Content-Length", zero));
+        let mut handshake = ServerHandshake::new(Config::default(), now);
+        let request = handshake
+            .handle_data(&request("GET /chat HTTP/1.1", &headers))
+            .unwrap();
+        assert!(request.is_some(), "Content-Length: {zero}");
+    }
+}

@@ -42,7 +42,7 @@ pub enum HandshakeError {
         /// The configured limit.
         limit: usize,
     },
-    /// The request method is not GET (405).
+    /// The request method is not GET (CONNECT for HTTP/2) (405).
     MethodNotAllowed(String),
     /// The HTTP version is older than 1.1 (505).
     HttpVersion,
@@ -55,6 +55,11 @@ pub enum HandshakeError {
         /// What is wrong with it.
         problem: &'static str,
     },
+    /// The upgrade request has a body, announced by the header named
+    /// (`Transfer-Encoding`, or a `Content-Length` above 0) (400). Under
+    /// HTTP the bytes after such a head are the request's body; a proxy in
+    /// front would not read them as the WebSocket's frames.
+    RequestBody(&'static str),
     /// The client asked for a WebSocket version other than 13 (426, with
     /// `Sec-WebSocket-Version: 13`).
     UnsupportedVersion(String),
@@ -90,7 +95,7 @@ impl HandshakeError {
     pub fn status(&self) -> Option<u16> {
         use HandshakeError::*;
         Some(match self {
-            Malformed(_) | MissingHeader(_) | InvalidHeader { .. } => 400,
+            Malformed(_) | MissingHeader(_) | InvalidHeader { .. } | RequestBody(_) => 400,
             MethodNotAllowed(_) => 405,
             TimedOut => 408,
             TooLarge { .. } | TooManyHeaders { .. } => 431,
@@ -108,6 +113,23 @@ impl HandshakeError {
         })
     }
 
+    /// The header fields the [`status`](Self::status) calls for, beside
+    /// those of any response: `Sec-WebSocket-Version` with a 426, `Allow`
+    /// with a 405.
+    pub fn response_headers(&self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            // RFC 6455 4.2.2: "If this version does not match a version
+            // understood by the server, the server MUST abort the WebSocket
+            // handshake described in this section and instead send an
+            // appropriate HTTP error code (such as 426 Upgrade Required) and
+            // a |Sec-WebSocket-Version| header field indicating the
+            // version(s) the server is capable of understanding."
+            HandshakeError::UnsupportedVersion(_) => &[("Sec-WebSocket-Version", "13")],
+            HandshakeError::MethodNotAllowed(_) => &[("Allow", "GET")],
+            _ => &[],
+        }
+    }
+
     /// Writes the HTTP response a server sends for this error (status line,
     /// the headers the status calls for, the error's text as the body) and
     /// returns `true`; returns `false` and writes nothing if the error has
@@ -120,18 +142,8 @@ impl HandshakeError {
         out.extend_from_slice(
             format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status)).as_bytes(),
         );
-        match self {
-            // RFC 6455 4.2.2: "If this version does not match a version
-            // understood by the server, the server MUST abort the WebSocket
-            // handshake described in this section and instead send an
-            // appropriate HTTP error code (such as 426 Upgrade Required) and
-            // a |Sec-WebSocket-Version| header field indicating the
-            // version(s) the server is capable of understanding."
-            HandshakeError::UnsupportedVersion(_) => {
-                write_header(out, "Sec-WebSocket-Version", "13")
-            }
-            HandshakeError::MethodNotAllowed(_) => write_header(out, "Allow", "GET"),
-            _ => {}
+        for (name, value) in self.response_headers() {
+            write_header(out, name, value);
         }
         write_header(out, "Connection", "close");
         write_header(out, "Content-Type", "text/plain; charset=utf-8");
@@ -171,7 +183,14 @@ impl fmt::Display for HandshakeError {
             TooManyHeaders { limit } => {
                 write!(f, "handshake has more than the limit of {limit} header fields")
             }
-            MethodNotAllowed(m) => write!(f, "method {m} not allowed: a WebSocket handshake is a GET"),
+            MethodNotAllowed(m) => write!(
+                f,
+                "method {m} not allowed: a WebSocket handshake is a GET (a CONNECT over HTTP/2)"
+            ),
+            RequestBody(header) => write!(
+                f,
+                "the upgrade request has a body ({header}): a WebSocket handshake has none"
+            ),
             HttpVersion => f.write_str("a WebSocket handshake needs HTTP/1.1 or later"),
             MissingHeader(name) => write!(f, "handshake lacks the {name} header"),
             InvalidHeader { name, problem } => write!(f, "handshake header {name} {problem}"),

@@ -1,5 +1,6 @@
 //! The request a server receives: [`IncomingRequest`], the checks of
-//! RFC 6455 4.2.1 that make one, and its target's path and query.
+//! RFC 6455 4.2.1 (an HTTP/1.1 upgrade) and RFC 8441 4-5 (an HTTP/2
+//! extended CONNECT) that make one, and its target's path and query.
 
 use base64::Engine as _;
 
@@ -15,10 +16,117 @@ pub struct IncomingRequest {
     origin: Option<String>,
     subprotocols: Vec<String>,
     extensions: Vec<String>,
-    key: String,
+    /// `Sec-WebSocket-Key` of an HTTP/1.1 upgrade; `None` for an extended
+    /// CONNECT, which has none (RFC 8441 5).
+    key: Option<String>,
 }
 
 impl IncomingRequest {
+    /// Checks an HTTP/1.1 upgrade request whose head was parsed elsewhere
+    /// (by hyper, say): `method` must be `GET` and `headers` those of RFC
+    /// 6455 4.2.1. `target` is the request target as sent. Each error
+    /// carries the status to answer with ([`HandshakeError::status`]).
+    ///
+    /// ```
+    /// use weft_proto::handshake::{Headers, IncomingRequest};
+    ///
+    /// let headers: Headers = [
+    ///     ("Host", "example.com"),
+    ///     ("Upgrade", "websocket"),
+    ///     ("Connection", "Upgrade"),
+    ///     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ///     ("Sec-WebSocket-Version", "13"),
+    /// ]
+    /// .into_iter()
+    /// .collect();
+    /// let request = IncomingRequest::http11("GET", "/chat", headers).unwrap();
+    /// assert_eq!(request.path(), "/chat");
+    /// assert!(!request.is_extended_connect());
+    /// ```
+    pub fn http11(
+        method: &str,
+        target: impl Into<String>,
+        headers: Headers,
+    ) -> Result<IncomingRequest, HandshakeError> {
+        // RFC 6455 4.1: "The method of the request MUST be GET".
+        if method != "GET" {
+            return Err(HandshakeError::MethodNotAllowed(method.to_owned()));
+        }
+        validate(target.into(), headers)
+    }
+
+    /// Checks an HTTP/2 extended CONNECT request (RFC 8441 4): `method`
+    /// must be `CONNECT` and `protocol` (the `:protocol` pseudo-header)
+    /// `websocket`; `authority` is `:authority` and `target` is `:path`.
+    /// The handshake's headers are those of RFC 6455 but for the key,
+    /// `Upgrade` and `Connection`, which HTTP/2 does not use (RFC 8441 5).
+    ///
+    /// ```
+    /// use weft_proto::handshake::{Headers, IncomingRequest};
+    ///
+    /// let headers: Headers = [("Sec-WebSocket-Version", "13")].into_iter().collect();
+    /// let request = IncomingRequest::extended_connect(
+    ///     "CONNECT",
+    ///     Some("websocket"),
+    ///     "example.com",
+    ///     "/chat",
+    ///     headers,
+    /// )
+    /// .unwrap();
+    /// assert_eq!(request.host(), "example.com");
+    /// assert!(request.is_extended_connect());
+    /// ```
+    pub fn extended_connect(
+        method: &str,
+        protocol: Option<&str>,
+        authority: &str,
+        target: impl Into<String>,
+        headers: Headers,
+    ) -> Result<IncomingRequest, HandshakeError> {
+        // RFC 8441 4: "The :method pseudo-header field is set to CONNECT" and
+        // "A new pseudo-header field :protocol MAY be included on request
+        // HEADERS indicating the desired protocol to be spoken on the tunnel".
+        if method != "CONNECT" {
+            return Err(HandshakeError::MethodNotAllowed(method.to_owned()));
+        }
+        match protocol {
+            Some(p) if p.eq_ignore_ascii_case("websocket") => {}
+            Some(_) => {
+                return Err(HandshakeError::InvalidHeader {
+                    name: ":protocol",
+                    problem: "is not \"websocket\"",
+                })
+            }
+            None => return Err(HandshakeError::MissingHeader(":protocol")),
+        }
+        // RFC 8441 4: "The :scheme and :path pseudo-header fields MUST be
+        // included" and ":authority [...] conveys the host".
+        if authority.is_empty() {
+            return Err(HandshakeError::MissingHeader(":authority"));
+        }
+        let target = target.into();
+        if target.is_empty() {
+            return Err(HandshakeError::MissingHeader(":path"));
+        }
+        check_version(&headers)?;
+        let (origin, subprotocols, extensions) = offers(&headers);
+        Ok(IncomingRequest {
+            target,
+            host: authority.to_owned(),
+            headers,
+            origin,
+            subprotocols,
+            extensions,
+            key: None,
+        })
+    }
+
+    /// Whether the request is an HTTP/2 extended CONNECT (RFC 8441),
+    /// answered with 200, rather than an HTTP/1.1 upgrade answered with 101.
+    pub fn is_extended_connect(&self) -> bool {
+        self.key.is_none()
+    }
+
     /// The request target as sent: path and query, e.g. `/chat?room=1`.
     pub fn target(&self) -> &str {
         &self.target
@@ -63,8 +171,9 @@ impl IncomingRequest {
     }
 
     /// The `Sec-WebSocket-Key`, as sent: the 101 response answers it.
-    pub(super) fn key(&self) -> &str {
-        &self.key
+    /// `None` for an extended CONNECT.
+    pub(super) fn key(&self) -> Option<&str> {
+        self.key.as_deref()
     }
 }
 
@@ -102,6 +211,18 @@ pub(super) fn validate(
         Some(host) if !host.is_empty() => String::from_utf8_lossy(host).into_owned(),
         _ => return Err(HandshakeError::MissingHeader("Host")),
     };
+    // An upgrade request has no body (RFC 6455 4.1 sends none). Under HTTP
+    // the bytes after a head with Transfer-Encoding or a non-zero
+    // Content-Length are that body (RFC 9112 6.3): reading them as frames
+    // would disagree with any proxy in front about where the request ends.
+    if headers.get("transfer-encoding").is_some() {
+        return Err(HandshakeError::RequestBody("Transfer-Encoding"));
+    }
+    for length in headers.get_all("content-length") {
+        if length.iter().any(|&b| b != b'0') || length.is_empty() {
+            return Err(HandshakeError::RequestBody("Content-Length"));
+        }
+    }
     // RFC 6455 4.2.1: "An |Upgrade| header field containing the value
     // "websocket", treated as an ASCII case-insensitive value."
     if headers.get("upgrade").is_none() {
@@ -110,18 +231,7 @@ pub(super) fn validate(
     // RFC 6455 4.2.1: "A |Connection| header field that includes the token
     // "Upgrade", treated as an ASCII case-insensitive value."
     headers.check_upgrade()?;
-    // RFC 6455 4.2.1: "A |Sec-WebSocket-Version| header field, with a value
-    // of 13." 11.3.5: "the |Sec-WebSocket-Version| header field MUST NOT
-    // appear more than once in an HTTP request."
-    match headers.single("Sec-WebSocket-Version")? {
-        None => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Version")),
-        Some(b"13") => {}
-        Some(v) => {
-            return Err(HandshakeError::UnsupportedVersion(
-                String::from_utf8_lossy(v).into_owned(),
-            ))
-        }
-    }
+    check_version(&headers)?;
     // RFC 6455 4.2.1: "A |Sec-WebSocket-Key| header field with a
     // base64-encoded (see Section 4 of [RFC4648]) value that, when decoded,
     // is 16 bytes in length." 11.3.1: "The |Sec-WebSocket-Key| header field
@@ -140,6 +250,33 @@ pub(super) fn validate(
             String::from_utf8_lossy(key).into_owned()
         }
     };
+    let (origin, subprotocols, extensions) = offers(&headers);
+    Ok(IncomingRequest {
+        target,
+        headers,
+        host,
+        origin,
+        subprotocols,
+        extensions,
+        key: Some(key),
+    })
+}
+
+/// RFC 6455 4.2.1: "A |Sec-WebSocket-Version| header field, with a value
+/// of 13." 11.3.5: "the |Sec-WebSocket-Version| header field MUST NOT
+/// appear more than once in an HTTP request." RFC 8441 5 keeps it.
+fn check_version(headers: &Headers) -> Result<(), HandshakeError> {
+    match headers.single("Sec-WebSocket-Version")? {
+        None => Err(HandshakeError::MissingHeader("Sec-WebSocket-Version")),
+        Some(b"13") => Ok(()),
+        Some(v) => Err(HandshakeError::UnsupportedVersion(
+            String::from_utf8_lossy(v).into_owned(),
+        )),
+    }
+}
+
+/// What a request offers: its origin, subprotocols and extensions.
+fn offers(headers: &Headers) -> (Option<String>, Vec<String>, Vec<String>) {
     let origin = headers
         .get("origin")
         .map(|o| String::from_utf8_lossy(o).into_owned());
@@ -151,13 +288,5 @@ pub(super) fn validate(
         .list("sec-websocket-extensions")
         .map(str::to_owned)
         .collect();
-    Ok(IncomingRequest {
-        target,
-        headers,
-        host,
-        origin,
-        subprotocols,
-        extensions,
-        key,
-    })
+    (origin, subprotocols, extensions)
 }

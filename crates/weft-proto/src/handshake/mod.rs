@@ -8,18 +8,24 @@
 //! application's [`Accept`] or [`Reject`].
 
 mod acceptance;
+mod answer;
 mod client;
 mod decision;
 mod error;
+#[cfg(feature = "http")]
+mod http_types;
 mod incoming;
+mod origin;
 mod outgoing;
 mod server;
 
 pub use acceptance::Acceptance;
+pub use answer::Answer;
 pub use client::ClientHandshake;
 pub use decision::{Accept, Reject, Responded};
 pub use error::{HandshakeError, Rejection};
 pub use incoming::IncomingRequest;
+pub use origin::OriginPolicy;
 pub use outgoing::OutgoingRequest;
 pub use server::ServerHandshake;
 
@@ -63,6 +69,16 @@ impl Headers {
                 .map(|h| (h.name.to_owned(), h.value.to_owned()))
                 .collect(),
         )
+    }
+
+    /// No header fields.
+    pub fn new() -> Headers {
+        Headers::default()
+    }
+
+    /// Adds a header field after those already there.
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) {
+        self.0.push((name.into(), value.into()));
     }
 
     /// The first value of `name`.
@@ -147,6 +163,16 @@ impl Headers {
             });
         }
         Ok(first)
+    }
+}
+
+impl<N: Into<String>, V: Into<Vec<u8>>> FromIterator<(N, V)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Headers {
+        Headers(
+            iter.into_iter()
+                .map(|(n, v)| (n.into(), v.into()))
+                .collect(),
+        )
     }
 }
 

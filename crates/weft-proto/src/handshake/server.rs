@@ -3,10 +3,11 @@
 
 use std::time::Instant;
 
+use super::answer::Answer;
 use super::decision::{Accept, Reject, Responded};
 use super::error::reason_phrase;
-use super::incoming::{self, IncomingRequest};
-use super::{accept_key, head_len, write_header, HandshakeError, HeadScan, Headers};
+use super::incoming::IncomingRequest;
+use super::{head_len, write_header, HandshakeError, HeadScan, Headers};
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::logging;
@@ -60,8 +61,8 @@ pub struct ServerHandshake {
     deadline: Option<Instant>,
     stage: Stage,
     request: Option<IncomingRequest>,
-    #[cfg(feature = "deflate")]
-    deflate: Option<crate::deflate::DeflateParams>,
+    /// The accepting answer, once written: it makes the connection.
+    answer: Option<Answer>,
 }
 
 impl ServerHandshake {
@@ -76,8 +77,7 @@ impl ServerHandshake {
             head_len: 0,
             stage: Stage::Reading,
             request: None,
-            #[cfg(feature = "deflate")]
-            deflate: None,
+            answer: None,
         }
     }
 
@@ -155,7 +155,7 @@ impl ServerHandshake {
         }
         let target = req.path.unwrap_or("").to_owned();
         let headers = Headers::from_httparse(req.headers);
-        let request = incoming::validate(target, headers)?;
+        let request = IncomingRequest::http11(method, target, headers)?;
         self.head_len = head_len;
         Ok(Some(request))
     }
@@ -169,41 +169,13 @@ impl ServerHandshake {
         let (Stage::Requested, Some(request)) = (&self.stage, &self.request) else {
             return Err(HandshakeError::NotReady);
         };
-        accept.check(request)?;
-        // RFC 6455 4.2.2: "If the server chooses to accept the incoming
-        // connection, it MUST reply with a valid HTTP response indicating
-        // the following": a 101 status, Upgrade, Connection and
-        // Sec-WebSocket-Accept, then what was agreed.
+        let answer = Answer::new(request, accept, self.config.clone())?;
         out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
-        write_header(out, "Upgrade", "websocket");
-        write_header(out, "Connection", "Upgrade");
-        write_header(
-            out,
-            "Sec-WebSocket-Accept",
-            &accept_key(request.key().as_bytes()),
-        );
-        if let Some(protocol) = &accept.subprotocol {
-            write_header(out, "Sec-WebSocket-Protocol", protocol);
-        }
-        // RFC 6455 4.2.2: "Extensions not listed by the client MUST NOT be
-        // listed": the response answers one of the request's offers.
-        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
-        let mut extensions: Option<String> = None;
-        #[cfg(feature = "deflate")]
-        if let (true, Some(config)) = (accept.compression, &self.config.deflate) {
-            if let Some((params, response)) =
-                config.negotiate(request.extensions().iter().map(String::as_str))
-            {
-                write_header(out, "Sec-WebSocket-Extensions", &response);
-                self.deflate = Some(params);
-                extensions = Some(response);
-            }
-        }
-        for (name, value) in &accept.headers {
+        for (name, value) in answer.headers() {
             write_header(out, name, value);
         }
         out.extend_from_slice(b"\r\n");
-        logging::accepting(accept.subprotocol.as_deref(), extensions.as_deref());
+        self.answer = Some(answer);
         self.stage = Stage::Accepted;
         Ok(())
     }
@@ -307,14 +279,10 @@ impl ServerHandshake {
     /// The connection, after [`accept`](Self::accept), with the bytes that
     /// followed the request already fed to it.
     pub fn into_connection(self, now: Instant) -> Result<Connection, HandshakeError> {
-        if self.stage != Stage::Accepted {
+        let (Stage::Accepted, Some(answer)) = (&self.stage, self.answer) else {
             return Err(HandshakeError::NotReady);
-        }
-        let mut connection = Connection::server(self.config, now);
-        #[cfg(feature = "deflate")]
-        if let Some(params) = self.deflate {
-            connection.enable_deflate(params);
-        }
+        };
+        let mut connection = answer.into_connection(now);
         let leftover = self.buf.get(self.head_len..).unwrap_or(&[]);
         if !leftover.is_empty() {
             connection.handle_data(now, leftover);
