@@ -154,6 +154,8 @@
 //!   events (frames at TRACE, state changes and the handshake at DEBUG,
 //!   the close at INFO, failures at WARN), reconnect attempts at INFO; see
 //!   `docs/debugging.md`.
+//! - `hyper`: serving WebSockets from hyper 1's HTTP/1.1 and HTTP/2 servers
+//!   ([`hyper`](crate::hyper) module; `docs/integrating.md`).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -163,6 +165,8 @@ mod driver;
 mod halves;
 mod handle;
 mod handshake;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod maybe_tls;
 pub mod reconnect;
 mod stream;
@@ -179,5 +183,7 @@ pub use weft_io::{
     default_config, ClientOptions, Error, Message, OsRandom, TlsError, TlsErrorKind, WsUrl,
 };
 pub use weft_proto;
-pub use weft_proto::handshake::{Accept, Acceptance, IncomingRequest, Reject, Rejection};
+pub use weft_proto::handshake::{
+    Accept, Acceptance, IncomingRequest, OriginPolicy, Reject, Rejection,
+};
 pub use weft_proto::{CloseCode, CloseFrame, CloseReason, Config, Event, Latency, Role, State};
