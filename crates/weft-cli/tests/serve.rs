@@ -76,6 +76,34 @@ fn an_origin_not_allowed_is_refused_with_403() {
     assert_eq!(output.stdout, b"ok\n");
 }
 
+/// By default a browser's Origin must name this server's own host and
+/// port (the request's Host); `--any-origin` lifts the check.
+#[test]
+fn by_default_only_the_servers_own_origin_may_connect() {
+    let server = Server::start(&[]);
+    let url = server.url("/");
+    let own = format!(
+        "http://{}",
+        url.trim_start_matches("ws://").trim_end_matches('/')
+    );
+    let output = connect(&["--origin", &own, &url], b"ok\n");
+    assert_eq!(output.status.code(), Some(0), "{own}: {}", stderr(&output));
+    assert_eq!(output.stdout, b"ok\n");
+    let output = connect(&["--origin", "https://evil.example", &url], b"");
+    assert_eq!(output.status.code(), Some(5));
+    assert!(stderr(&output).contains("403"), "{}", stderr(&output));
+    // Not a browser: no Origin, no check.
+    let output = connect(&[&url], b"ok\n");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    let open = Server::start(&["--any-origin"]);
+    let output = connect(
+        &["--origin", "https://evil.example", &open.url("/")],
+        b"ok\n",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
 #[test]
 fn connections_over_the_limit_are_refused_with_503() {
     let server = Server::start(&["--max-connections", "1"]);

@@ -117,8 +117,7 @@ async fn upgrade<S>(
             return Err(Reject::new(503).body("too many connections; try again later\n"));
         }
         if let Some(origin) = request.origin() {
-            let allowed = &settings.allowed_origins;
-            if !allowed.is_empty() && !allowed.iter().any(|o| o == origin) {
+            if !settings.origin_policy.allows(origin, request.host()) {
                 return Err(Reject::new(403).body(format!("origin {origin} is not allowed\n")));
             }
         }

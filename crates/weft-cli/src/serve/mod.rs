@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
-use weft_tokio::Config;
+use weft_tokio::{Config, OriginPolicy};
 
 use crate::exit::Exit;
 use chat::Room;
@@ -53,9 +53,17 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
     /// An Origin allowed to connect (repeatable); a request from a browser
-    /// with any other Origin is refused with 403. Default: any.
-    #[arg(long = "allowed-origin", value_name = "O")]
+    /// with any other Origin is refused with 403. Default: an Origin of
+    /// this server's own host and port (the request's Host).
+    #[arg(
+        long = "allowed-origin",
+        value_name = "O",
+        conflicts_with = "any_origin"
+    )]
     allowed_origins: Vec<String>,
+    /// Let pages of any origin connect (no cross-site check).
+    #[arg(long)]
+    any_origin: bool,
     /// The largest message accepted, in bytes (default 64 MiB; 1 MiB with
     /// --broadcast, 64 KiB with --chat); a larger one fails its connection
     /// with 1009.
@@ -84,7 +92,7 @@ pub(crate) enum Mode {
 /// What every connection's task needs.
 pub(crate) struct Settings {
     config: Config,
-    allowed_origins: Vec<String>,
+    origin_policy: OriginPolicy,
     slots: Option<Arc<Semaphore>>,
     mode: Mode,
     site: Site,
@@ -144,7 +152,11 @@ pub(crate) async fn run(args: ServeArgs) -> Exit {
     let scheme = if tls.is_some() { "wss" } else { "ws" };
     let settings = Arc::new(Settings {
         config,
-        allowed_origins: args.allowed_origins,
+        origin_policy: match (args.any_origin, args.allowed_origins.is_empty()) {
+            (true, _) => OriginPolicy::Any,
+            (false, true) => OriginPolicy::SameHost,
+            (false, false) => OriginPolicy::Allow(args.allowed_origins),
+        },
         slots: args.max_connections.map(|n| Arc::new(Semaphore::new(n))),
         mode,
         site: Site {
