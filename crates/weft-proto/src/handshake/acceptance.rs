@@ -66,6 +66,18 @@ pub(super) fn validate(
         Some(_) => return Err(HandshakeError::WrongAccept),
         None => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Accept")),
     }
+    validate_agreement(headers, request, config)
+}
+
+/// The checks both versions of HTTP share on a successful response: the
+/// subprotocol and extensions chosen must be among those offered (RFC 6455
+/// 4.1, kept by RFC 8441 5).
+#[cfg_attr(not(feature = "deflate"), allow(unused_variables))]
+pub(super) fn validate_agreement(
+    headers: Headers,
+    request: &OutgoingRequest,
+    config: &Config,
+) -> Result<Acceptance, HandshakeError> {
     // RFC 6455 11.3.4: "the |Sec-WebSocket-Protocol| header field MUST NOT
     // appear more than once in an HTTP response", and 4.2.2 makes its value
     // "a single value representing the subprotocol the server is ready to

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use super::answer::Answer;
 use super::decision::Reject;
 use super::error::{HandshakeError, Rejection};
+use super::extended_connect::ExtendedConnect;
 use super::incoming::IncomingRequest;
 use super::outgoing::OutgoingRequest;
 use super::Headers;
@@ -153,6 +154,32 @@ impl TryFrom<http::Request<()>> for OutgoingRequest {
         }
         request.check()?;
         Ok(request)
+    }
+}
+
+impl ExtendedConnect {
+    /// The extended CONNECT as an `http::Request` for an HTTP/2 client:
+    /// `CONNECT`, HTTP/2, `scheme://authority/path` (`scheme` is `https`
+    /// over TLS, `http` otherwise), and [`fields`](Self::fields). The
+    /// `:protocol = websocket` pseudo-header is the client's own extension
+    /// type to add (`h2::ext::Protocol`).
+    pub fn to_http(&self, scheme: &str) -> Result<http::Request<()>, HandshakeError> {
+        let uri = http::Uri::builder()
+            .scheme(scheme)
+            .authority(self.authority())
+            .path_and_query(self.path())
+            .build()
+            .map_err(|e| HandshakeError::InvalidInput(format!("request URI: {e}")))?;
+        let mut builder = http::Request::builder()
+            .method(http::Method::CONNECT)
+            .version(http::Version::HTTP_2)
+            .uri(uri);
+        for (name, value) in self.fields() {
+            builder = builder.header(name, value);
+        }
+        builder
+            .body(())
+            .map_err(|e| HandshakeError::InvalidInput(format!("request header: {e}")))
     }
 }
 

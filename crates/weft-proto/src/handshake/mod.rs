@@ -6,12 +6,19 @@
 //! gets an [`Acceptance`] or a [`Rejection`]. A server reads an
 //! [`IncomingRequest`] through a [`ServerHandshake`] and answers with the
 //! application's [`Accept`] or [`Reject`].
+//!
+//! Over HTTP/2 (RFC 8441), or behind an HTTP server that parses requests
+//! itself (hyper), the HTTP is someone else's: a client runs an
+//! [`ExtendedConnect`]; a server makes the [`IncomingRequest`] from the
+//! parsed request ([`IncomingRequest::http11`],
+//! [`IncomingRequest::extended_connect`]) and answers with an [`Answer`].
 
 mod acceptance;
 mod answer;
 mod client;
 mod decision;
 mod error;
+mod extended_connect;
 #[cfg(feature = "http")]
 mod http_types;
 mod incoming;
@@ -24,6 +31,7 @@ pub use answer::Answer;
 pub use client::ClientHandshake;
 pub use decision::{Accept, Reject, Responded};
 pub use error::{HandshakeError, Rejection};
+pub use extended_connect::ExtendedConnect;
 pub use incoming::IncomingRequest;
 pub use origin::OriginPolicy;
 pub use outgoing::OutgoingRequest;

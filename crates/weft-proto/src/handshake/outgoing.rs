@@ -112,6 +112,43 @@ impl OutgoingRequest {
         Ok(())
     }
 
+    /// The host the request is for (`Host`, or HTTP/2's `:authority`).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The request target: path and query.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The header fields of an HTTP/2 extended CONNECT for this request
+    /// (RFC 8441 5): those of RFC 6455 4.1 but `Host`, `Upgrade`,
+    /// `Connection` and the key, which HTTP/2 does not use. Names are
+    /// lower case, as HTTP/2 requires (RFC 9113 8.2.1).
+    pub(super) fn extended_connect_fields(&self) -> Vec<(String, String)> {
+        let mut fields = vec![("sec-websocket-version".to_owned(), "13".to_owned())];
+        if let Some(origin) = &self.origin {
+            fields.push(("origin".to_owned(), origin.clone()));
+        }
+        if !self.subprotocols.is_empty() {
+            fields.push((
+                "sec-websocket-protocol".to_owned(),
+                self.subprotocols.join(", "),
+            ));
+        }
+        if !self.extensions.is_empty() {
+            fields.push((
+                "sec-websocket-extensions".to_owned(),
+                self.extensions.join(", "),
+            ));
+        }
+        for (name, value) in &self.headers {
+            fields.push((name.to_ascii_lowercase(), value.clone()));
+        }
+        fields
+    }
+
     /// Writes the request head (RFC 6455 4.1), keyed with `key`, to `out`.
     pub(super) fn write(&self, key: &str, out: &mut Vec<u8>) {
         logging::request_sent(
