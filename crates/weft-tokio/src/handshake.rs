@@ -24,7 +24,7 @@ use crate::{MaybeTlsStream, Role, WebSocketStream};
 const HANDSHAKE_READ: usize = 4096;
 
 /// Runs `fut` until `deadline` (`None`: no limit); `None` if it passed.
-async fn until<F: Future>(deadline: Option<Instant>, fut: F) -> Option<F::Output> {
+pub(crate) async fn until<F: Future>(deadline: Option<Instant>, fut: F) -> Option<F::Output> {
     match deadline {
         Some(deadline) => tokio::time::timeout_at(deadline.into(), fut).await.ok(),
         None => Some(fut.await),
@@ -159,7 +159,10 @@ fn timed_out(
 /// within `timeout`: [`Error::Resolve`] if the name does not resolve,
 /// otherwise the last address's [`Error::Connect`] or
 /// [`Error::ConnectTimeout`].
-async fn connect_tcp(url: &WsUrl, timeout: Option<Duration>) -> Result<TcpStream, Error> {
+pub(crate) async fn connect_tcp(
+    url: &WsUrl,
+    timeout: Option<Duration>,
+) -> Result<TcpStream, Error> {
     let resolve_error = |source| Error::Resolve {
         host: url.host.clone(),
         source,
@@ -197,7 +200,7 @@ async fn connect_tcp(url: &WsUrl, timeout: Option<Duration>) -> Result<TcpStream
 }
 
 #[cfg(feature = "tls")]
-async fn wrap_tls(
+pub(crate) async fn wrap_tls(
     tcp: TcpStream,
     url: &WsUrl,
     options: &ClientOptions,
@@ -221,7 +224,7 @@ async fn wrap_tls(
 }
 
 #[cfg(not(feature = "tls"))]
-async fn wrap_tls(
+pub(crate) async fn wrap_tls(
     tcp: TcpStream,
     url: &WsUrl,
     _options: &ClientOptions,

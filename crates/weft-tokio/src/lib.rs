@@ -156,6 +156,9 @@
 //!   `docs/debugging.md`.
 //! - `hyper`: serving WebSockets from hyper 1's HTTP/1.1 and HTTP/2 servers
 //!   ([`hyper`](crate::hyper) module; `docs/integrating.md`).
+//! - `http2`: connecting over HTTP/2 (RFC 8441), falling back to HTTP/1.1,
+//!   and many WebSockets on one connection ([`http2`](crate::http2) module;
+//!   `docs/http2.md`).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -165,6 +168,8 @@ mod driver;
 mod halves;
 mod handle;
 mod handshake;
+#[cfg(feature = "http2")]
+pub mod http2;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod maybe_tls;
