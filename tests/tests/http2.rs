@@ -376,3 +376,91 @@ async fn axums_own_rfc8441_server_is_a_peer() {
     ws.close().await.unwrap();
     assert!(ws.next().await.is_none());
 }
+
+#[tokio::test]
+async fn weft_axum_serves_http2_with_deflate_and_origin_checks() {
+    use axum::routing::get;
+    use weft_axum::{WebSocket, WebSocketUpgrade};
+
+    async fn handler(upgrade: WebSocketUpgrade) -> axum::response::Response {
+        upgrade
+            .protocols(["echo"])
+            .on_upgrade(|mut ws: WebSocket| async move {
+                while let Some(Ok(message)) = ws.next().await {
+                    if matches!(message, Message::Text(_) | Message::Binary(_))
+                        && ws.send(message).await.is_err()
+                    {
+                        break;
+                    }
+                }
+            })
+    }
+    let app = axum::Router::new().route("/ws", get(handler).connect(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    // The page's origin is the server's own `:authority`: accepted.
+    let own = ClientOptions::new()
+        .subprotocol("echo")
+        .origin(format!("http://{addr}"));
+    let (mut ws, acceptance) = connect_with(&format!("ws://{addr}/ws"), own).await.unwrap();
+    assert!(ws.with_io(|io| io.is_http2()));
+    assert_eq!(acceptance.subprotocol(), Some("echo"));
+    assert!(acceptance
+        .extensions()
+        .iter()
+        .any(|e| e.starts_with("permessage-deflate")));
+    echo_round(&mut ws, Message::text("weft-axum over HTTP/2 ".repeat(100))).await;
+    ws.close().await.unwrap();
+    assert!(ws.next().await.is_none());
+
+    // Another site's page: 403, over HTTP/2 too.
+    let foreign = ClientOptions::new().origin("https://evil.example");
+    let error = connect_with(&format!("ws://{addr}/ws"), foreign)
+        .await
+        .expect_err("refused");
+    assert_eq!(error.rejection().map(|r| r.status), Some(403), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_server_dropping_its_stream_ends_the_websocket_abnormally() {
+    use weft_tokio::CloseReason;
+
+    async fn dropper(mut request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+        let (response, upgrading) = upgrade(&mut request, weft_tokio::default_config(), |_| {
+            Ok(Accept::new())
+        })
+        .unwrap();
+        tokio::spawn(async move {
+            let mut ws = upgrading.await.unwrap();
+            // Reads one message, then goes away without a close frame.
+            let _ = ws.next().await;
+            drop(ws);
+        });
+        Ok(response)
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder.http2().enable_connect_protocol();
+        let _ = builder
+            .serve_connection_with_upgrades(TokioIo::new(tcp), service_fn(dropper))
+            .await;
+    });
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let h2 = H2Connection::handshake(tcp, false).await.unwrap();
+    let (mut ws, _) = h2
+        .open(&format!("ws://{addr}/"), &ClientOptions::new())
+        .await
+        .unwrap();
+    ws.send(Message::text("bye")).await.unwrap();
+    assert!(ws.next().await.is_none());
+    assert!(
+        matches!(ws.close_reason(), Some(CloseReason::Abnormal)),
+        "{:?}",
+        ws.close_reason()
+    );
+}
