@@ -29,6 +29,17 @@ RESPONSE_TAIL = (b"Sec-WebSocket-Protocol: chat\r\n"
                  b"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n\r\n"
                  + frame(0x81, b"hi", mask=False))
 
+# [selector] method, :protocol, :authority, target, request headers, blank
+# line, response headers (docs/fuzzing.md, parsed_handshake).
+PARSED_H1 = (b"GET\n\nexample.com\n/chat\nHost: example.com\nUpgrade: websocket\n"
+             b"Connection: Upgrade\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\n"
+             b"Sec-WebSocket-Version: 13\nSec-WebSocket-Protocol: chat\nOrigin: https://example.com\n"
+             b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\n\n"
+             b"sec-websocket-protocol: chat\nsec-websocket-extensions: permessage-deflate\n")
+PARSED_H2 = (b"CONNECT\nwebsocket\nexample.com:443\n/chat?x=1\nSec-WebSocket-Version: 13\n"
+             b"Sec-WebSocket-Protocol: chat, v2\nSec-WebSocket-Extensions: permessage-deflate\n\n"
+             b"sec-websocket-protocol: other\n")
+
 seeds = {
     "frame_header": [frame(0x81, b"Hello")[:6], frame(0x82, b"x" * 300)[:8],
                      frame(0x82, b"x" * 70000)[:14], frame(0x89, b"", mask=False)[:2]],
@@ -41,6 +52,8 @@ seeds = {
         bytes([2, 1, 2, 3, 1]) + frame(0x82, b"y" * 600) + frame(0x81, "héllo €".encode()),
         bytes([0, 255, 255, 255, 1]) + frame(0x89, b"p") + frame(0x81, b"ok \xff not utf-8"),
     ],
+    "parsed_handshake": [bytes([0x0c]) + PARSED_H1, bytes([0x0f]) + PARSED_H2,
+                         bytes([0x1d]) + PARSED_H2, bytes([0x40]) + PARSED_H1.replace(b"GET", b"POST")],
     "server_handshake": [bytes([255, 255]) + REQUEST, bytes([3, 9]) + REQUEST,
                          bytes([255, 255]) + b"POST / HTTP/1.1\r\nHost: a\r\n\r\n"],
     "client_handshake": [bytes([1, 255, 255]) + RESPONSE_TAIL, bytes([1, 4, 9]) + b"\r\n",

@@ -162,3 +162,22 @@ fn without_deflate_offered_none_is_answered() {
     let answer = Answer::new(&request, Accept::new(), Config::default()).unwrap();
     assert_eq!(answer.extensions(), None);
 }
+
+/// A request parsed elsewhere may offer anything as a subprotocol; an
+/// answer never repeats one that is not a token (a line break in it would
+/// split the response's head). Found by the parsed_handshake fuzz target.
+#[test]
+fn a_subprotocol_that_is_no_token_cannot_be_chosen() {
+    let request = connect(&[("Sec-WebSocket-Protocol", "chat\r\nX-Injected: 1")]).unwrap();
+    let offered = request.subprotocols()[0].clone();
+    let error = Answer::new(
+        &request,
+        Accept::new().subprotocol(offered),
+        Config::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, HandshakeError::InvalidInput(_)),
+        "{error:?}"
+    );
+}

@@ -3,7 +3,7 @@
 //! [`Responded`] says was written.
 
 use super::incoming::IncomingRequest;
-use super::{check_header, check_not_reserved, HandshakeError};
+use super::{check_header, check_not_reserved, is_token, HandshakeError};
 
 /// Headers a 101 response gets from the handshake; an [`Accept`] may not add them.
 const ACCEPT_HEADERS: &[&str] = &[
@@ -71,6 +71,14 @@ impl Accept {
         // from the |Sec-WebSocket-Protocol| field that the server is willing
         // to use for this connection (if any)."
         if let Some(protocol) = &self.subprotocol {
+            // RFC 6455 4.1: subprotocol names are tokens. A request parsed
+            // elsewhere (hyper, HTTP/2) may offer anything; the answer
+            // never carries what is not one.
+            if !is_token(protocol) {
+                return Err(HandshakeError::InvalidInput(format!(
+                    "subprotocol {protocol:?} is not an HTTP token"
+                )));
+            }
             if !request.subprotocols().iter().any(|p| p == protocol) {
                 return Err(HandshakeError::InvalidInput(format!(
                     "subprotocol {protocol:?} was not offered by the client"
