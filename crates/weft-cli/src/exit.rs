@@ -130,3 +130,38 @@ impl From<Exit> for ExitCode {
         ExitCode::from(exit.code())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_failures_take_the_class_of_the_step_that_failed() {
+        let class = |e: ProxyError| Exit::of_error(&Error::from(e));
+        let invalid = ProxyError::InvalidUrl {
+            variable: None,
+            problem: "https".into(),
+        };
+        assert_eq!(class(invalid), Exit::Usage);
+        let refused = ProxyError::Connect {
+            addr: "127.0.0.1:1".parse().unwrap(),
+            source: std::io::ErrorKind::ConnectionRefused.into(),
+        };
+        assert_eq!(class(refused), Exit::Connect);
+        assert_eq!(class(ProxyError::SocksReply { code: 5 }), Exit::Connect);
+        assert_eq!(class(ProxyError::SocksReply { code: 2 }), Exit::Refused);
+        assert_eq!(class(ProxyError::AuthFailed { status: 1 }), Exit::Refused);
+        let status = ProxyError::Refused {
+            status: 407,
+            reason: String::new(),
+            headers: vec![],
+            sent_credentials: false,
+        };
+        assert_eq!(class(status), Exit::Refused);
+        assert_eq!(
+            class(ProxyError::TimedOut { timeout: None }),
+            Exit::Handshake
+        );
+        assert_eq!(class(ProxyError::Closed), Exit::Handshake);
+    }
+}

@@ -81,6 +81,7 @@ impl RealProxy {
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
             if let Ok(Some(status)) = child.try_wait() {
                 let log = std::fs::read_to_string(&log).unwrap_or_default();
+                let _ = std::fs::remove_dir_all(&dir);
                 panic!("the proxy exited ({status}) before listening on {addr}:\n{log}");
             }
             assert!(
