@@ -100,9 +100,9 @@ pub async fn connect_with(
     let at_proxy = AtomicBool::new(proxy.is_some());
     let opening = async {
         let tcp = match &proxy {
-            None => connect_tcp(&url.host, url.port, options.connect_timeout).await?,
+            None => connect_tcp(&url, options.connect_timeout).await?,
             Some(proxy) => {
-                let tcp = connect_tcp(&proxy.host, proxy.port, options.connect_timeout)
+                let tcp = connect_tcp(&proxy_tunnel::endpoint(proxy), options.connect_timeout)
                     .await
                     .map_err(|e| e.at_proxy(proxy))?;
                 let tcp = proxy_tunnel::tunnel(tcp, proxy, &url).await?;
@@ -179,16 +179,16 @@ fn timed_out(
     }
 }
 
-/// Resolves `host` (the server's, or the proxy's), then tries each of its
-/// addresses in turn, each within `timeout`: [`Error::Resolve`] if the
-/// name does not resolve, otherwise the last address's [`Error::Connect`]
-/// or [`Error::ConnectTimeout`].
-async fn connect_tcp(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpStream, Error> {
+/// Resolves the URL's host, then tries each of its addresses in turn, each
+/// within `timeout`: [`Error::Resolve`] if the name does not resolve,
+/// otherwise the last address's [`Error::Connect`] or
+/// [`Error::ConnectTimeout`].
+async fn connect_tcp(url: &WsUrl, timeout: Option<Duration>) -> Result<TcpStream, Error> {
     let resolve_error = |source| Error::Resolve {
-        host: host.to_owned(),
+        host: url.host.clone(),
         source,
     };
-    let addrs = tokio::net::lookup_host((host, port))
+    let addrs = tokio::net::lookup_host((url.host.as_str(), url.port))
         .await
         .map_err(resolve_error)?;
     let mut last = None;

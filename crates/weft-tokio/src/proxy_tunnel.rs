@@ -53,6 +53,17 @@ pub(crate) async fn tunnel(
     }
 }
 
+/// The proxy's host and port, in the shape the TCP connect takes (the
+/// scheme and target are not used).
+pub(crate) fn endpoint(proxy: &ProxyUrl) -> WsUrl {
+    WsUrl {
+        secure: false,
+        host: proxy.host.clone(),
+        port: proxy.port,
+        target: "/".to_owned(),
+    }
+}
+
 /// What the proxy is asked to connect to: the URL's host as a name, or
 /// (for `socks5://`) the first address it resolves to here.
 async fn target(proxy: &ProxyUrl, url: &WsUrl) -> Result<Target, Error> {
