@@ -6,7 +6,8 @@ use std::io::{IsTerminal, Write};
 use bytes::Bytes;
 use clap::ArgAction;
 use futures_util::{SinkExt, StreamExt};
-use weft_io::{ClientOptions, Error, TlsErrorKind};
+use weft_io::proxy::ProxyError;
+use weft_io::{ClientOptions, Error, Proxy, TlsErrorKind};
 use weft_tokio::weft_proto::MAX_CLOSE_REASON;
 use weft_tokio::{Acceptance, CloseCode, CloseFrame, Message};
 
@@ -65,6 +66,16 @@ pub(crate) struct ConnectArgs {
     /// With --reconnect: give up after this many attempts in a row.
     #[arg(long, value_name = "N", requires = "reconnect")]
     pub(crate) max_attempts: Option<u32>,
+    /// Go through this proxy: http://[user:pass@]host:port (HTTP CONNECT),
+    /// socks5:// (names resolved here) or socks5h:// (resolved by the
+    /// proxy). Default: the proxy the environment sets (wss_proxy,
+    /// https_proxy, ws_proxy, http_proxy, all_proxy; no_proxy), never
+    /// for localhost.
+    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
+    pub(crate) proxy: Option<String>,
+    /// Connect directly, whatever the proxy environment variables say.
+    #[arg(long)]
+    pub(crate) no_proxy: bool,
 }
 
 impl ConnectArgs {
@@ -80,8 +91,14 @@ impl ConnectArgs {
             Some(s) => seconds("ping-timeout", s)?,
             None => config.pong_timeout,
         };
-        self.client
-            .connecting_options(config.keepalive(interval, timeout))
+        let options = self
+            .client
+            .connecting_options(config.keepalive(interval, timeout))?;
+        Ok(match &self.proxy {
+            Some(url) => options.proxy(Proxy::url(url).map_err(|e| format!("--proxy: {e}"))?),
+            None if self.no_proxy => options.no_proxy(),
+            None => options,
+        })
     }
 }
 
@@ -283,13 +300,15 @@ pub(crate) fn print_message(args: &ConnectArgs, message: Message) {
 
 /// -v: the request as it is sent (the generated headers summed up).
 fn print_request(args: &ConnectArgs, options: &ClientOptions) {
-    match weft_io::WsUrl::parse(&args.url) {
-        Ok(url) => {
-            eprintln!("> GET {} HTTP/1.1", url.target);
-            eprintln!("> Host: {}", url.host_header());
-        }
-        Err(_) => return,
+    let Ok(url) = weft_io::WsUrl::parse(&args.url) else {
+        return;
+    };
+    // A proxy URL that is not valid is reported by the connection.
+    if let Ok(Some(proxy)) = options.proxy.select(&url) {
+        eprintln!("weft: through the proxy {proxy}");
     }
+    eprintln!("> GET {} HTTP/1.1", url.target);
+    eprintln!("> Host: {}", url.host_header());
     eprintln!("> Upgrade: websocket");
     eprintln!("> Connection: Upgrade");
     eprintln!("> Sec-WebSocket-Version: 13");
@@ -326,13 +345,26 @@ fn print_response(response: &Acceptance) {
     );
 }
 
-/// A failure to connect: the error's message, and for a refused upgrade
-/// the status, headers and the start of the body.
+/// A failure to connect: the error's message, for a refused upgrade the
+/// status, headers and the start of the body, for a proxy's refusal its
+/// status and headers.
 fn print_failure(error: &Error) {
     eprintln!("weft: {error}");
     if let Error::Tls(tls) = error {
         if tls.kind() != TlsErrorKind::Protocol {
             eprintln!("weft: to trust a private CA or a self-signed certificate: --ca FILE");
+        }
+    }
+    if let Some(ProxyError::Refused {
+        status,
+        reason,
+        headers,
+        ..
+    }) = error.proxy_error()
+    {
+        eprintln!("< HTTP/1.1 {status} {reason}");
+        for (name, value) in headers {
+            eprintln!("< {name}: {value}");
         }
     }
     if let Some(rejection) = error.rejection() {

@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use weft_io::proxy::ProxyError;
 use weft_io::Error;
 use weft_tokio::{CloseCode, CloseReason};
 
@@ -20,11 +21,13 @@ pub(crate) enum Exit {
     /// `--cert`, `--key`, `--static`).
     Usage,
     /// 3: no TCP connection: the name did not resolve, the connection was
-    /// refused or unreachable, or connecting timed out.
+    /// refused or unreachable, or connecting timed out (to the server, or
+    /// to the proxy; or a SOCKS5 proxy could not reach the server).
     Connect,
     /// 4: TLS failed (certificate, name, expiry, protocol).
     Tls,
-    /// 5: the server refused the upgrade with an HTTP status.
+    /// 5: the server refused the upgrade with an HTTP status, or the proxy
+    /// refused the tunnel (an HTTP status, SOCKS5 credentials or rules).
     Refused,
     /// 6: the opening handshake failed otherwise (a response that is not a
     /// WebSocket acceptance, the server closing or resetting during it, a
@@ -52,7 +55,26 @@ impl Exit {
             // A transport error before the connection is open (a reset
             // during the handshake) is the handshake failing.
             Error::Handshake(_) | Error::HandshakeTimeout { .. } | Error::Io(_) => Exit::Handshake,
+            Error::Proxy { source, .. } => Exit::of_proxy_error(source),
             _ => Exit::Other,
+        }
+    }
+
+    /// The class of a failure at the proxy: its URL is a usage error,
+    /// not reaching it (or the proxy not reaching the server) a connect
+    /// error, its refusal a refusal, anything else the handshake failing.
+    fn of_proxy_error(error: &ProxyError) -> Exit {
+        match error {
+            ProxyError::InvalidUrl { .. } => Exit::Usage,
+            ProxyError::Resolve(_)
+            | ProxyError::Connect { .. }
+            | ProxyError::ConnectTimeout { .. }
+            | ProxyError::SocksReply { code: 3..=6 } => Exit::Connect,
+            ProxyError::Refused { .. }
+            | ProxyError::SocksReply { .. }
+            | ProxyError::AuthFailed { .. }
+            | ProxyError::NoAcceptableMethod { .. } => Exit::Refused,
+            _ => Exit::Handshake,
         }
     }
 
@@ -106,5 +128,40 @@ impl Exit {
 impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> ExitCode {
         ExitCode::from(exit.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_failures_take_the_class_of_the_step_that_failed() {
+        let class = |e: ProxyError| Exit::of_error(&Error::from(e));
+        let invalid = ProxyError::InvalidUrl {
+            variable: None,
+            problem: "https".into(),
+        };
+        assert_eq!(class(invalid), Exit::Usage);
+        let refused = ProxyError::Connect {
+            addr: "127.0.0.1:1".parse().unwrap(),
+            source: std::io::ErrorKind::ConnectionRefused.into(),
+        };
+        assert_eq!(class(refused), Exit::Connect);
+        assert_eq!(class(ProxyError::SocksReply { code: 5 }), Exit::Connect);
+        assert_eq!(class(ProxyError::SocksReply { code: 2 }), Exit::Refused);
+        assert_eq!(class(ProxyError::AuthFailed { status: 1 }), Exit::Refused);
+        let status = ProxyError::Refused {
+            status: 407,
+            reason: String::new(),
+            headers: vec![],
+            sent_credentials: false,
+        };
+        assert_eq!(class(status), Exit::Refused);
+        assert_eq!(
+            class(ProxyError::TimedOut { timeout: None }),
+            Exit::Handshake
+        );
+        assert_eq!(class(ProxyError::Closed), Exit::Handshake);
     }
 }

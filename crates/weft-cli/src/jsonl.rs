@@ -147,5 +147,19 @@ pub(crate) fn error(error: &weft_io::Error, exit: Exit) {
             json!(String::from_utf8_lossy(&rejection.body)),
         );
     }
+    if let (
+        Some(weft_io::proxy::ProxyError::Refused {
+            status, headers, ..
+        }),
+        Value::Object(fields),
+    ) = (error.proxy_error(), &mut fields)
+    {
+        let headers: Vec<Value> = headers
+            .iter()
+            .map(|(name, value)| json!([name, value]))
+            .collect();
+        fields.insert("proxy_status".into(), json!(status));
+        fields.insert("proxy_headers".into(), json!(headers));
+    }
     emit("error", fields);
 }

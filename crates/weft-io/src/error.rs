@@ -10,6 +10,7 @@ use std::time::Duration;
 use weft_proto::handshake::Rejection;
 use weft_proto::{HandshakeError, SendError};
 
+use crate::proxy::{ProxyError, ProxyUrl};
 use crate::retry_after::retry_after;
 use crate::TlsError;
 
@@ -99,6 +100,18 @@ pub enum Error {
     /// The application rejected the handshake request; the response with
     /// this status was sent (a server-side result).
     Rejected(u16),
+    /// Going through the proxy failed: its URL, reaching it, or its
+    /// handshake ([`ProxyError`] says which). Everything up to the
+    /// tunnel being open is reported here, labelled as the proxy's; TLS
+    /// and the WebSocket handshake through the tunnel fail with their own
+    /// variants.
+    Proxy {
+        /// The proxy (its password hidden in `Display`); `None` when its
+        /// URL could not be parsed.
+        proxy: Option<Box<ProxyUrl>>,
+        /// What went wrong.
+        source: Box<ProxyError>,
+    },
 }
 
 impl Error {
@@ -132,7 +145,42 @@ impl Error {
                 _ => false,
             },
             Error::Io(e) => io_is_retryable(e),
+            Error::Proxy { source, .. } => source.is_retryable(),
             Error::Url(_) | Error::Send(_) | Error::TlsUnavailable | Error::Rejected(_) => false,
+        }
+    }
+
+    /// The error for a failure on the way to `proxy`: the steps that are
+    /// the same as a direct connection's (resolving the name, the TCP
+    /// connect, a transport error, the deadline passing) become
+    /// [`Error::Proxy`] with the matching [`ProxyError`], so that they read
+    /// as the proxy's rather than the server's. Other errors are kept.
+    pub fn at_proxy(self, proxy: &ProxyUrl) -> Error {
+        let source = match self {
+            Error::Resolve { source, .. } => ProxyError::Resolve(source),
+            Error::Connect { addr, source } => ProxyError::Connect { addr, source },
+            Error::ConnectTimeout { addr, timeout } => ProxyError::ConnectTimeout { addr, timeout },
+            Error::HandshakeTimeout { timeout } => ProxyError::TimedOut { timeout },
+            Error::Io(e) => ProxyError::Io(e),
+            Error::Proxy { source, .. } => *source,
+            e => return e,
+        };
+        Error::proxy(Some(proxy), source)
+    }
+
+    /// [`Error::Proxy`] for `proxy` (if its URL is known) and `source`.
+    pub fn proxy(proxy: Option<&ProxyUrl>, source: ProxyError) -> Error {
+        Error::Proxy {
+            proxy: proxy.map(|p| Box::new(p.clone())),
+            source: Box::new(source),
+        }
+    }
+
+    /// The proxy's error, for [`Error::Proxy`].
+    pub fn proxy_error(&self) -> Option<&ProxyError> {
+        match self {
+            Error::Proxy { source, .. } => Some(source),
+            _ => None,
         }
     }
 
@@ -223,6 +271,14 @@ impl fmt::Display for Error {
                 f.write_str("wss:// needs the `tls` feature, which this build lacks")
             }
             Error::Rejected(status) => write!(f, "handshake rejected with status {status}"),
+            Error::Proxy {
+                proxy: Some(proxy),
+                source,
+            } => write!(f, "proxy {proxy}: {source}"),
+            Error::Proxy {
+                proxy: None,
+                source,
+            } => write!(f, "{source}"),
         }
     }
 }
@@ -277,6 +333,7 @@ impl std::error::Error for Error {
             Error::Handshake(e) => Some(e),
             Error::Io(e) => Some(e),
             Error::Send(e) => Some(e),
+            Error::Proxy { source, .. } => Some(source.as_ref()),
             Error::Url(_)
             | Error::ConnectTimeout { .. }
             | Error::HandshakeTimeout { .. }
@@ -302,6 +359,13 @@ impl From<HandshakeError> for Error {
             HandshakeError::TimedOut => Error::HandshakeTimeout { timeout: None },
             e => Error::Handshake(e),
         }
+    }
+}
+
+/// A proxy error without its proxy's URL (one that could not be parsed).
+impl From<ProxyError> for Error {
+    fn from(e: ProxyError) -> Error {
+        Error::proxy(None, e)
     }
 }
 
@@ -388,6 +452,58 @@ mod tests {
         assert!(unreachable
             .to_string()
             .starts_with("10.0.0.1:80 is unreachable"));
+    }
+
+    #[test]
+    fn failures_on_the_way_to_a_proxy_are_labelled_as_the_proxy_s() {
+        let proxy = ProxyUrl::parse("http://user:secret@127.0.0.1:3128").unwrap();
+        let refused = Error::Connect {
+            addr: "127.0.0.1:3128".parse().unwrap(),
+            source: io::ErrorKind::ConnectionRefused.into(),
+        }
+        .at_proxy(&proxy);
+        assert!(matches!(
+            refused.proxy_error(),
+            Some(ProxyError::Connect { .. })
+        ));
+        assert_eq!(
+            refused.to_string(),
+            "proxy http://user:***@127.0.0.1:3128: connection refused by 127.0.0.1:3128 (is the proxy running?)"
+        );
+        assert!(refused.is_retryable());
+        let timeout = Error::handshake_timed_out(Some(Duration::from_secs(2))).at_proxy(&proxy);
+        assert!(matches!(
+            timeout.proxy_error(),
+            Some(ProxyError::TimedOut { .. })
+        ));
+        assert!(timeout.is_retryable());
+        assert!(timeout
+            .to_string()
+            .contains("did not open the tunnel within 2s"));
+        // Errors that are not about reaching something stay as they are.
+        assert!(matches!(
+            Error::TlsUnavailable.at_proxy(&proxy),
+            Error::TlsUnavailable
+        ));
+        let forbidden = Error::proxy(
+            Some(&proxy),
+            ProxyError::Refused {
+                status: 403,
+                reason: "Forbidden".into(),
+                headers: vec![],
+                sent_credentials: false,
+            },
+        );
+        assert!(!forbidden.is_retryable());
+        assert!(!Error::from(ProxyError::Closed)
+            .to_string()
+            .starts_with("proxy"));
+        use std::error::Error as _;
+        assert!(forbidden
+            .source()
+            .unwrap()
+            .downcast_ref::<ProxyError>()
+            .is_some());
     }
 
     #[test]

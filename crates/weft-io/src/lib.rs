@@ -1,6 +1,7 @@
 //! What Weft's I/O adapters share: `ws://` and `wss://` URLs, masking keys
 //! and nonces from the operating system, rustls configuration, the
-//! [`Message`] type and the [`Error`] type, and the pieces of an adapter's
+//! [`Message`] type and the [`Error`] type, the [`proxy`] handshakes
+//! (HTTP `CONNECT`, SOCKS5) and their selection, and the pieces of an adapter's
 //! loop that do not depend on how it does I/O: what an event is to a reader
 //! ([`Incoming`]), the command a message stands for ([`Message::send_on`]),
 //! which transport errors are the peer going away ([`is_abrupt_close`]).
@@ -20,6 +21,7 @@ mod incoming;
 mod keys;
 mod message;
 mod options;
+pub mod proxy;
 pub mod reconnect;
 mod retry_after;
 pub mod span;
@@ -34,6 +36,7 @@ pub use incoming::Incoming;
 pub use keys::OsRandom;
 pub use message::Message;
 pub use options::ClientOptions;
+pub use proxy::{Proxy, ProxyError, ProxyUrl};
 pub use tls_error::{TlsError, TlsErrorKind};
 pub use transport_errors::is_abrupt_close;
 pub use url::WsUrl;

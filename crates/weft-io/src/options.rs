@@ -5,10 +5,11 @@ use std::time::Duration;
 use weft_proto::handshake::OutgoingRequest;
 use weft_proto::Config;
 
+use crate::proxy::Proxy;
 use crate::WsUrl;
 
 /// How a client connects: protocol settings, what the handshake asks for,
-/// TLS, and the connect timeout.
+/// TLS, the connect timeout, and the proxy.
 ///
 /// ```
 /// use std::time::Duration;
@@ -19,8 +20,10 @@ use crate::WsUrl;
 ///     .config(Config::default().max_message_size(1 << 20))
 ///     .subprotocol("chat.v1")
 ///     .header("Authorization", "Bearer t0ken")
-///     .connect_timeout(Some(Duration::from_secs(5)));
+///     .connect_timeout(Some(Duration::from_secs(5)))
+///     .proxy(weft_io::Proxy::url("http://proxy.corp:3128")?);
 /// # let _ = options;
+/// # Ok::<(), weft_io::ProxyError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
@@ -35,8 +38,13 @@ pub struct ClientOptions {
     pub origin: Option<String>,
     /// Extra request headers.
     pub headers: Vec<(String, String)>,
-    /// How long establishing the TCP connection may take. Default: 10 s.
+    /// How long establishing the TCP connection may take (to the proxy,
+    /// with one). Default: 10 s.
     pub connect_timeout: Option<Duration>,
+    /// The proxy to go through. Default: [`Proxy::FromEnv`], the one the
+    /// environment sets (`wss_proxy`, `https_proxy`, ... and `no_proxy`;
+    /// never for a loopback destination).
+    pub proxy: Proxy,
     /// The rustls configuration for `wss://`; default:
     /// [`tls::client_config`](crate::tls::client_config).
     #[cfg(feature = "tls")]
@@ -51,6 +59,7 @@ impl Default for ClientOptions {
             origin: None,
             headers: Vec::new(),
             connect_timeout: Some(Duration::from_secs(10)),
+            proxy: Proxy::FromEnv,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -90,6 +99,19 @@ impl ClientOptions {
     /// Sets the TCP connect timeout (`None`: the system's).
     pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Goes through this proxy ([`Proxy::url`] parses one; `Proxy::None`
+    /// goes direct, as [`no_proxy`](Self::no_proxy) does).
+    pub fn proxy(mut self, proxy: impl Into<Proxy>) -> Self {
+        self.proxy = proxy.into();
+        self
+    }
+
+    /// Connects directly, whatever the environment's proxy variables say.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = Proxy::None;
         self
     }
 

@@ -5,14 +5,14 @@ use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use weft_io::{ClientOptions, Error, OsRandom, WsUrl};
+use weft_io::{ClientOptions, Error, OsRandom, ProxyError, WsUrl};
 use weft_proto::handshake::{
     Accept, Acceptance, ClientHandshake, HandshakeError, IncomingRequest, Reject, Responded,
     ServerHandshake,
 };
 use weft_proto::Config;
 
-use crate::{MaybeTlsStream, Role, Transport, WebSocket};
+use crate::{proxy_tunnel, MaybeTlsStream, Role, Transport, WebSocket};
 use weft_io::span::ConnectionSpan;
 
 /// Connects to a `ws://` or `wss://` URL with default options.
@@ -40,6 +40,13 @@ pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Acceptance), Err
 /// the whole opening (TCP, TLS and HTTP) and fails it with
 /// [`Error::HandshakeTimeout`]. [`Error::is_retryable`] says which are
 /// worth another attempt.
+///
+/// With a proxy ([`ClientOptions::proxy`]: by default the one the
+/// environment sets, never for a loopback destination), the TCP
+/// connection goes to the proxy, its handshake (HTTP `CONNECT` or SOCKS5)
+/// opens a tunnel to the server, and TLS and the WebSocket handshake run
+/// through it. Everything up to the open tunnel fails with
+/// [`Error::Proxy`]; the handshake timeout bounds it too.
 pub fn connect_with(
     url: &str,
     options: ClientOptions,
@@ -61,7 +68,14 @@ fn open(
         .config
         .handshake_timeout
         .and_then(|t| start.checked_add(t));
-    let tcp = connect_tcp(url, options.connect_timeout, deadline)?;
+    let tcp = match options.proxy.select(url)? {
+        None => connect_tcp(&url.host, url.port, options.connect_timeout, deadline)?,
+        Some(proxy) => {
+            let tcp = connect_tcp(&proxy.host, proxy.port, options.connect_timeout, deadline)
+                .map_err(|e| e.at_proxy(&proxy))?;
+            proxy_tunnel::tunnel(tcp, &proxy, url, deadline)?
+        }
+    };
     if let Some(peer) = Transport::peer_addr(&tcp) {
         span.record_peer(peer);
     }
@@ -81,10 +95,21 @@ fn open(
     Ok((ws, response))
 }
 
-/// A handshake timeout learns how long the timeout was.
+/// A handshake timeout (the client's, or the proxy's) learns how long the
+/// timeout was.
 fn with_timeout(e: Error, timeout: Option<Duration>) -> Error {
     match e {
         Error::HandshakeTimeout { timeout: None } => Error::handshake_timed_out(timeout),
+        Error::Proxy { proxy, source } => match *source {
+            ProxyError::TimedOut { timeout: None } => Error::Proxy {
+                proxy,
+                source: Box::new(ProxyError::TimedOut { timeout }),
+            },
+            source => Error::Proxy {
+                proxy,
+                source: Box::new(source),
+            },
+        },
         e => e,
     }
 }
@@ -121,22 +146,22 @@ fn tls_stream(_: &WsUrl, _: &ClientOptions, _: TcpStream) -> Result<MaybeTlsStre
     Err(Error::TlsUnavailable)
 }
 
-/// Resolves the URL's host, then tries each of its addresses in turn:
-/// [`Error::Resolve`] if the name does not resolve, otherwise the last
-/// address's [`Error::Connect`] or [`Error::ConnectTimeout`] (or the
-/// handshake timeout, when its deadline came first).
+/// Resolves `host` (the server's, or the proxy's), then tries each of its
+/// addresses in turn: [`Error::Resolve`] if the name does not resolve,
+/// otherwise the last address's [`Error::Connect`] or
+/// [`Error::ConnectTimeout`] (or the handshake timeout, when its deadline
+/// came first).
 fn connect_tcp(
-    url: &WsUrl,
+    host: &str,
+    port: u16,
     timeout: Option<Duration>,
     deadline: Option<Instant>,
 ) -> Result<TcpStream, Error> {
     let resolve_error = |source| Error::Resolve {
-        host: url.host.clone(),
+        host: host.to_owned(),
         source,
     };
-    let addrs = (url.host.as_str(), url.port)
-        .to_socket_addrs()
-        .map_err(resolve_error)?;
+    let addrs = (host, port).to_socket_addrs().map_err(resolve_error)?;
     let mut last = None;
     for addr in addrs {
         let left = remaining(deadline)?;
@@ -174,7 +199,7 @@ fn connect_tcp(
 }
 
 /// The time left before `deadline`; an error once it has passed.
-fn remaining(deadline: Option<Instant>) -> Result<Option<Duration>, Error> {
+pub(crate) fn remaining(deadline: Option<Instant>) -> Result<Option<Duration>, Error> {
     match deadline {
         None => Ok(None),
         Some(d) => match d.checked_duration_since(Instant::now()) {

@@ -82,6 +82,16 @@
 //! key), and pass that to [`accept`]. The default feature `tls` can be
 //! turned off by users who bring their own TLS.
 //!
+//! # Proxies
+//!
+//! [`connect_with`] goes through the proxy of [`ClientOptions::proxy`]: by
+//! default the one the environment sets (`wss_proxy`/`ws_proxy`,
+//! `https_proxy`/`http_proxy`, `all_proxy`, honouring `no_proxy`; never for
+//! a loopback destination), or an HTTP `CONNECT` or SOCKS5 proxy given as
+//! a [`ProxyUrl`]. TLS for `wss://` runs through the tunnel to the server;
+//! failures up to the open tunnel are [`Error::Proxy`]. See the
+//! [`proxy`] module and `docs/proxies.md`.
+//!
 //! # Two threads
 //!
 //! [`WebSocket::split`] gives a [`WsReader`] and a [`WsWriter`] (for a
@@ -105,6 +115,7 @@
 
 mod driver;
 mod handshake;
+mod proxy_tunnel;
 pub mod reconnect;
 mod socket;
 mod split;
@@ -117,11 +128,13 @@ pub use socket::WebSocket;
 pub use split::{ReadHalf, Split, WriteHalf, WsReader, WsWriter};
 pub use transport::{MaybeTlsStream, Transport};
 
+pub use weft_io::proxy;
 #[cfg(feature = "tls")]
 pub use weft_io::tls;
 pub use weft_io::{
     default_config, ClientOptions, Error, Message, OsRandom, TlsError, TlsErrorKind, WsUrl,
 };
+pub use weft_io::{Proxy, ProxyError, ProxyUrl};
 pub use weft_proto;
 pub use weft_proto::handshake::{Accept, Acceptance, IncomingRequest, Reject, Rejection};
 pub use weft_proto::{CloseCode, CloseFrame, CloseReason, Config, Event, Latency, Role, State};

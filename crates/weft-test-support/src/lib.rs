@@ -10,7 +10,9 @@
 //!   where nothing listens;
 //! - a fault-injecting TCP proxy ([`fault_proxy`]) on std threads, for
 //!   blocking and tokio tests alike: cuts, resets, stalls, delays and
-//!   split writes between a client and a real server.
+//!   split writes between a client and a real server;
+//! - real proxies ([`real_proxy`]): tinyproxy and microsocks started for
+//!   a test, and a proxy that never answers.
 //!
 //! It depends on weft-proto and on neither adapter, so each adapter can use
 //! it in its own tests without linking a second copy of itself.
@@ -21,6 +23,7 @@ pub mod cert;
 pub mod fault_proxy;
 pub mod one_shot;
 pub mod raw;
+pub mod real_proxy;
 
 pub use cert::{test_cert, TestCert};
 pub use fault_proxy::FaultProxy;

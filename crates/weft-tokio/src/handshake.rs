@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -17,7 +18,7 @@ use weft_proto::handshake::{
 use weft_proto::Config;
 
 use crate::driver::ConnectionSpan;
-use crate::{MaybeTlsStream, Role, WebSocketStream};
+use crate::{proxy_tunnel, MaybeTlsStream, Role, WebSocketStream};
 
 /// How much a handshake reads at a time. Bytes past the head are kept for
 /// the connection, so reading ahead loses nothing.
@@ -68,6 +69,13 @@ pub async fn connect(
 /// [`weft_io::tls::client_config`] (the webpki-roots CAs); without the
 /// `tls` feature it fails with [`Error::TlsUnavailable`]. The socket has
 /// `TCP_NODELAY` set: frames go out as soon as they are written.
+///
+/// With a proxy ([`ClientOptions::proxy`]: by default the one the
+/// environment sets, never for a loopback destination), the TCP
+/// connection goes to the proxy, its handshake (HTTP `CONNECT` or SOCKS5)
+/// opens a tunnel to the server, and TLS and the WebSocket handshake run
+/// through it. Everything up to the open tunnel fails with
+/// [`Error::Proxy`]; the handshake timeout bounds it too.
 pub async fn connect_with(
     url: &str,
     options: ClientOptions,
@@ -85,10 +93,23 @@ pub async fn connect_with(
         random.nonce(),
         start,
     )?;
+    let proxy = options.proxy.select(&url)?;
     // The handshake's own deadline bounds every step of the opening.
     let deadline = handshake.poll_timeout();
+    // Until the tunnel is open, a timeout is the proxy's.
+    let at_proxy = AtomicBool::new(proxy.is_some());
     let opening = async {
-        let tcp = connect_tcp(&url, options.connect_timeout).await?;
+        let tcp = match &proxy {
+            None => connect_tcp(&url, options.connect_timeout).await?,
+            Some(proxy) => {
+                let tcp = connect_tcp(&proxy_tunnel::endpoint(proxy), options.connect_timeout)
+                    .await
+                    .map_err(|e| e.at_proxy(proxy))?;
+                let tcp = proxy_tunnel::tunnel(tcp, proxy, &url).await?;
+                at_proxy.store(false, Ordering::Relaxed);
+                tcp
+            }
+        };
         if let Ok(peer) = tcp.peer_addr() {
             span.record_peer(peer);
         }
@@ -100,6 +121,9 @@ pub async fn connect_with(
         Some(result) => result?,
         None => {
             let timeout = options.config.handshake_timeout;
+            if let Some(proxy) = proxy.filter(|_| at_proxy.load(Ordering::Relaxed)) {
+                return Err(Error::handshake_timed_out(timeout).at_proxy(&proxy));
+            }
             return Err(timed_out(&mut handshake, deadline, timeout));
         }
     };

@@ -74,8 +74,10 @@
 //! [`connect`] and [`connect_with`] open `ws://` and `wss://` URLs;
 //! [`ClientOptions`] carries the [`Config`] (limits, timers, the handshake
 //! timeout, which bounds the whole opening: TCP connect, TLS and HTTP),
-//! subprotocols, headers, the TCP connect timeout and the rustls
-//! configuration. [`client`] runs the handshake over a stream you opened.
+//! subprotocols, headers, the TCP connect timeout, the rustls
+//! configuration and the [`Proxy`] (HTTP `CONNECT` or SOCKS5; by default
+//! the one the environment's `wss_proxy`, `https_proxy`, ... set).
+//! [`client`] runs the handshake over a stream you opened.
 //! The handshake nonce and the masking keys come from [`OsRandom`], a
 //! generator seeded from the operating system.
 //!
@@ -173,6 +175,7 @@ pub mod http2;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod maybe_tls;
+mod proxy_tunnel;
 pub mod reconnect;
 mod stream;
 mod wakers;
@@ -182,11 +185,13 @@ pub use handshake::{accept, accept_with, client, connect, connect_with};
 pub use maybe_tls::MaybeTlsStream;
 pub use stream::{from_upgraded, WebSocketStream};
 
+pub use weft_io::proxy;
 #[cfg(feature = "tls")]
 pub use weft_io::tls;
 pub use weft_io::{
     default_config, ClientOptions, Error, Message, OsRandom, TlsError, TlsErrorKind, WsUrl,
 };
+pub use weft_io::{Proxy, ProxyError, ProxyUrl};
 pub use weft_proto;
 pub use weft_proto::handshake::{
     Accept, Acceptance, IncomingRequest, OriginPolicy, Reject, Rejection,

@@ -107,7 +107,9 @@ impl Client {
                 Ok(Client::Proto(Box::new(ProtoClient::open(url).await?)))
             }
             (Target::Ws(url), Driver::Adapter) => {
-                let options = ClientOptions::new().config(client_config());
+                // Directly, as the raw drivers connect: a load test
+                // through a proxy from the environment would measure it.
+                let options = ClientOptions::new().config(client_config()).no_proxy();
                 let (ws, _response) = weft_tokio::connect_with(&target.to_string(), options)
                     .await
                     .map_err(|e| format!("connecting to {}: {e}", url.authority()))?;
