@@ -419,3 +419,77 @@ fn an_http_proxy_url_for_a_socks_proxy_fails_as_the_proxy_s() {
         assert!(!error.is_retryable());
     }
 }
+
+/// An HTTP/2-only server (hyper's HTTP/2 builder, extended CONNECT on)
+/// answering WebSockets with an echo. It sends its SETTINGS as soon as it
+/// accepts, so through a proxy they can arrive with the proxy's answer.
+fn h2_only_echo_server(rt: &tokio::runtime::Runtime) -> SocketAddr {
+    use hyper::service::service_fn;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    async fn handle(
+        mut request: hyper::Request<hyper::body::Incoming>,
+    ) -> Result<hyper::Response<http_body_util::Full<bytes::Bytes>>, std::convert::Infallible> {
+        let accepted = weft_tokio::hyper::upgrade(&mut request, Config::default(), |_| {
+            Ok(weft_tokio::Accept::new())
+        });
+        let (response, upgrading) = match accepted {
+            Ok(accepted) => accepted,
+            Err(refusal) => return Ok(refusal),
+        };
+        tokio::spawn(async move {
+            let mut ws = upgrading.await.unwrap();
+            while let Some(Ok(message)) = ws.next().await {
+                if message.is_data() && ws.send(message).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(response)
+    }
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+                builder.enable_connect_protocol();
+                let _ = builder
+                    .serve_connection(TokioIo::new(tcp), service_fn(handle))
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+#[ignore = "needs tinyproxy and microsocks (tests/proxies/run.sh)"]
+fn http2_websockets_go_through_both_kinds_of_proxy() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = h2_only_echo_server(&rt);
+    let tinyproxy = RealProxy::tinyproxy("");
+    let microsocks = RealProxy::microsocks(None);
+    let url = format!("ws://{server}/");
+    for proxy in [tinyproxy.url("http", ""), microsocks.url("socks5h", "")] {
+        rt.block_on(async {
+            let (mut ws, _) = weft_tokio::http2::connect_with(&url, via(&proxy))
+                .await
+                .unwrap_or_else(|e| panic!("{proxy}: {e}"));
+            assert!(ws.with_io(|io| io.is_http2()), "{proxy}");
+            ws.send(Message::text(HELLO)).await.unwrap();
+            assert_eq!(ws.next().await.unwrap().unwrap(), Message::text(HELLO));
+            ws.close().await.unwrap();
+            assert!(ws.next().await.is_none());
+        });
+    }
+    tinyproxy.expect_in_log(&format!("CONNECT {server} HTTP/1.1"), 1);
+    microsocks.expect_in_log(&format!("connected to {server}"), 1);
+}

@@ -20,10 +20,30 @@ const PROXY_READ: usize = 1024;
 /// server speaks first, so they cannot be the server's, and refusing them
 /// keeps the stream a plain `TcpStream`.
 pub(crate) async fn tunnel(
-    mut tcp: TcpStream,
+    tcp: TcpStream,
     proxy: &ProxyUrl,
     url: &WsUrl,
 ) -> Result<TcpStream, Error> {
+    let (tcp, leftover) = tunnel_keeping(tcp, proxy, url).await?;
+    if !leftover.is_empty() {
+        return Err(Error::proxy(
+            Some(proxy),
+            ProxyError::UnexpectedData {
+                len: leftover.len(),
+            },
+        ));
+    }
+    Ok(tcp)
+}
+
+/// [`tunnel`], handing back the bytes that arrived after the proxy's
+/// answer: the server's, for a server that speaks first (an HTTP/2 server
+/// sends its SETTINGS as soon as it accepts).
+pub(crate) async fn tunnel_keeping(
+    mut tcp: TcpStream,
+    proxy: &ProxyUrl,
+    url: &WsUrl,
+) -> Result<(TcpStream, Vec<u8>), Error> {
     let target = target(proxy, url).await?;
     let fail = |e: ProxyError| Error::proxy(Some(proxy), e);
     let mut handshake = ProxyHandshake::new(proxy, target).map_err(fail)?;
@@ -43,12 +63,7 @@ pub(crate) async fn tunnel(
         }
         match handshake.handle_data(&buf[..n]).map_err(fail)? {
             Progress::NeedMore => {}
-            Progress::Open { leftover } if leftover.is_empty() => return Ok(tcp),
-            Progress::Open { leftover } => {
-                return Err(fail(ProxyError::UnexpectedData {
-                    len: leftover.len(),
-                }))
-            }
+            Progress::Open { leftover } => return Ok((tcp, leftover)),
         }
     }
 }

@@ -38,6 +38,7 @@
 
 mod client_stream;
 mod connection;
+mod prefixed;
 mod stream;
 
 pub use client_stream::ClientStream;
@@ -50,8 +51,10 @@ use tokio::net::TcpStream;
 use weft_io::{ClientOptions, Error, WsUrl};
 use weft_proto::handshake::Acceptance;
 
+use prefixed::Prefixed;
+
 use crate::handshake::{connect_tcp, until, wrap_tls};
-use crate::{MaybeTlsStream, WebSocketStream};
+use crate::{proxy_tunnel, MaybeTlsStream, WebSocketStream};
 
 /// What the first connection turned out to speak.
 enum Opened {
@@ -70,9 +73,9 @@ pub async fn connect(url: &str) -> Result<(WebSocketStream<ClientStream>, Accept
 
 /// Connects to a `ws://` or `wss://` URL over HTTP/2 where the server
 /// takes WebSockets that way (RFC 8441), over HTTP/1.1 otherwise
-/// ([`ClientStream::is_http2`] says which). The errors and timeouts are
-/// those of [`crate::connect_with`]; the handshake timeout bounds each
-/// attempt.
+/// ([`ClientStream::is_http2`] says which). The errors, timeouts and
+/// proxies ([`ClientOptions::proxy`]) are those of [`crate::connect_with`];
+/// the handshake timeout bounds each attempt.
 pub async fn connect_with(
     url: &str,
     options: ClientOptions,
@@ -95,7 +98,7 @@ pub async fn connect_with(
         Opened::Http1(stream) => stream,
         Opened::Neither => {
             let reopening = async {
-                let tcp = connect_tcp(&parsed, options.connect_timeout).await?;
+                let tcp = open_tcp(&parsed, &options).await?;
                 wrap_tls(tcp, &parsed, &with_alpn(&options, &[b"http/1.1"])).await
             };
             match until(deadline, reopening).await {
@@ -110,8 +113,8 @@ pub async fn connect_with(
 /// The first connection: TLS with ALPN `h2` and `http/1.1`, or h2c with
 /// prior knowledge.
 async fn open_first(url: &WsUrl, options: &ClientOptions) -> Result<Opened, Error> {
-    let tcp = connect_tcp(url, options.connect_timeout).await?;
     if url.secure {
+        let tcp = open_tcp(url, options).await?;
         let tls = wrap_tls(tcp, url, &with_alpn(options, &[b"h2", b"http/1.1"])).await?;
         if !negotiated_h2(&tls) {
             return Ok(Opened::Http1(tls));
@@ -122,12 +125,40 @@ async fn open_first(url: &WsUrl, options: &ClientOptions) -> Result<Opened, Erro
             false => Opened::Neither,
         });
     }
+    // Without TLS an HTTP/2 server may send its SETTINGS before reading
+    // anything: through a proxy, they can arrive with its answer.
+    let (tcp, leftover) = match options.proxy.select(url)? {
+        None => (connect_tcp(url, options.connect_timeout).await?, Vec::new()),
+        Some(proxy) => {
+            let tcp = connect_tcp(&proxy_tunnel::endpoint(&proxy), options.connect_timeout)
+                .await
+                .map_err(|e| e.at_proxy(&proxy))?;
+            proxy_tunnel::tunnel_keeping(tcp, &proxy, url).await?
+        }
+    };
     // A server that does not speak HTTP/2 answers the preface with an
     // HTTP/1.1 error or closes: ask it again over HTTP/1.1.
-    Ok(match H2Connection::handshake(tcp, false).await {
-        Ok(h2) if h2.supports_websockets() => Opened::Http2(h2),
-        _ => Opened::Neither,
-    })
+    Ok(
+        match H2Connection::handshake(Prefixed::new(leftover, tcp), false).await {
+            Ok(h2) if h2.supports_websockets() => Opened::Http2(h2),
+            _ => Opened::Neither,
+        },
+    )
+}
+
+/// A TCP connection to `url`'s server, or a tunnel to it through the
+/// proxy [`ClientOptions::proxy`] selects (HTTP CONNECT or SOCKS5), as
+/// [`crate::connect_with`] opens it.
+async fn open_tcp(url: &WsUrl, options: &ClientOptions) -> Result<TcpStream, Error> {
+    match options.proxy.select(url)? {
+        None => connect_tcp(url, options.connect_timeout).await,
+        Some(proxy) => {
+            let tcp = connect_tcp(&proxy_tunnel::endpoint(&proxy), options.connect_timeout)
+                .await
+                .map_err(|e| e.at_proxy(&proxy))?;
+            proxy_tunnel::tunnel(tcp, &proxy, url).await
+        }
+    }
 }
 
 /// Whether TLS agreed on `h2`.
