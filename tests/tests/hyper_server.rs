@@ -24,7 +24,9 @@ async fn handle(mut request: Request<Incoming>) -> Result<Response<Full<Bytes>>,
         return Ok(Response::new(Full::from("plain HTTP")));
     }
     let decided = upgrade(&mut request, weft_tokio::default_config(), |incoming| {
-        if incoming.path() == "/secret" {
+        if incoming.path() == "/secret"
+            && incoming.headers().get_str("authorization") != Some("Bearer let-me-in")
+        {
             return Err(Reject::new(401)
                 .header("WWW-Authenticate", "Bearer")
                 .body("a token, please"));
@@ -124,4 +126,19 @@ async fn plain_requests_and_bad_handshakes_share_the_port() {
         let text = String::from_utf8_lossy(&buf[..n]);
         assert!(text.starts_with(expect), "{text}");
     }
+}
+
+#[tokio::test]
+async fn a_client_described_by_an_http_request_carries_its_headers() {
+    let addr = serve().await;
+    let request = hyper::Request::get(format!("ws://{addr}/secret"))
+        .header("Authorization", "Bearer let-me-in")
+        .header("Sec-WebSocket-Protocol", "echo")
+        .body(())
+        .unwrap();
+    let (url, options) = ClientOptions::new().with_http_request(&request).unwrap();
+    let (mut ws, acceptance) = weft_tokio::connect_with(&url, options).await.unwrap();
+    assert_eq!(acceptance.subprotocol(), Some("echo"));
+    ws.send(Message::text("in")).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("in"));
 }

@@ -17,6 +17,8 @@
 #![deny(missing_docs)]
 
 mod error;
+#[cfg(feature = "http")]
+mod http_request;
 mod incoming;
 mod keys;
 mod message;
