@@ -44,9 +44,11 @@ impl ClientOptions {
         let scheme = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
             Some("ws") | Some("http") => "ws",
             Some("wss") | Some("https") => "wss",
-            _ => return Err(Error::Url(format!(
+            _ => {
+                return Err(Error::Url(format!(
                 "{uri:?}: the request's URI must be absolute, with a ws, wss, http or https scheme"
-            ))),
+            )))
+            }
         };
         let Some(authority) = uri.authority() else {
             return Err(Error::Url(format!(
