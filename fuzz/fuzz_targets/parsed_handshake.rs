@@ -64,6 +64,10 @@ fuzz_target!(|input: &[u8]| {
         Ok(request) => {
             let _ = request.to_http();
             let _ = OriginPolicy::SameHost.check(&request);
+            let listed = OriginPolicy::allow(request.subprotocols().iter().cloned());
+            if let (Err(reject), Some(_)) = (listed.check(&request), request.origin()) {
+                assert_eq!(reject.status(), 403);
+            }
             let mut accept = Accept::new().compression(selector & 4 == 4);
             if let Some(first) = request.subprotocols().first() {
                 if selector & 8 == 8 {

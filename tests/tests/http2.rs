@@ -31,6 +31,8 @@ struct Setup {
     extended_connect: bool,
     /// TLS with these ALPN protocols.
     tls: Option<&'static [&'static [u8]]>,
+    /// The flow-control window its HTTP/2 side grants each stream.
+    stream_window: Option<u32>,
 }
 
 struct Server {
@@ -136,6 +138,9 @@ async fn run_http<S>(
     if setup.extended_connect {
         builder.http2().enable_connect_protocol();
     }
+    if let Some(window) = setup.stream_window {
+        builder.http2().initial_stream_window_size(window);
+    }
     let service = service_fn(move |request| echo_service(request, tx.clone()));
     let _ = builder
         .serve_connection_with_upgrades(TokioIo::new(io), service)
@@ -145,6 +150,7 @@ async fn run_http<S>(
 const H2C: Setup = Setup {
     extended_connect: true,
     tls: None,
+    stream_window: None,
 };
 
 fn options_for(server: &Server) -> ClientOptions {
@@ -202,6 +208,7 @@ async fn over_tls_with_alpn_h2() {
     let mut server = serve(Setup {
         extended_connect: true,
         tls: Some(&[b"h2", b"http/1.1"]),
+        stream_window: None,
     })
     .await;
     let (mut ws, _) = connect_with(&url(&server, "/ws"), options_for(&server))
@@ -285,6 +292,7 @@ async fn without_extended_connect_it_falls_back_to_http11() {
     let mut server = serve(Setup {
         extended_connect: false,
         tls: None,
+        stream_window: None,
     })
     .await;
     let (mut ws, _) = connect_with(&url(&server, "/ws"), options_for(&server))
@@ -306,6 +314,7 @@ async fn a_tls_server_choosing_http11_is_used_on_the_same_connection() {
     let server = serve(Setup {
         extended_connect: true,
         tls: Some(&[b"http/1.1"]),
+        stream_window: None,
     })
     .await;
     let (mut ws, _) = connect_with(&url(&server, "/ws"), options_for(&server))
@@ -321,9 +330,12 @@ async fn a_server_without_http2_is_asked_again_over_http11() {
     // weft-tokio's own HTTP/1.1 server: the h2c preface is refused.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
     tokio::spawn(async move {
         loop {
             let (tcp, _) = listener.accept().await.unwrap();
+            counter.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(async move {
                 let Ok(mut ws) = weft_tokio::accept(tcp).await else {
                     return;
@@ -341,6 +353,54 @@ async fn a_server_without_http2_is_asked_again_over_http11() {
         .unwrap();
     assert!(!ws.with_io(|io| io.is_http2()));
     echo_round(&mut ws, Message::text("plain")).await;
+    // The refused h2c attempt, then HTTP/1.1.
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_small_window_paces_a_large_message_without_losing_any() {
+    // The server grants each stream 1 KiB: a 1 MiB message goes out in
+    // window-sized pieces as the server hands capacity back.
+    let server = serve(Setup {
+        extended_connect: true,
+        tls: None,
+        stream_window: Some(1024),
+    })
+    .await;
+    let (mut ws, _) = connect_with(&url(&server, "/ws"), options_for(&server))
+        .await
+        .unwrap();
+    assert!(ws.with_io(|io| io.is_http2()));
+    let payload: Vec<u8> = (0..1u32 << 20).map(|i| (i % 253) as u8).collect();
+    echo_round(&mut ws, Message::binary(payload)).await;
+    echo_round(&mut ws, Message::text("and after it")).await;
+}
+
+#[tokio::test]
+async fn an_axum_route_for_get_only_is_reached_over_http11() {
+    use axum::routing::get;
+    use weft_axum::{WebSocket, WebSocketUpgrade};
+
+    // `axum::serve` enables extended CONNECT, but this route answers
+    // CONNECT with 405: the client asks again over HTTP/1.1.
+    async fn handler(upgrade: WebSocketUpgrade) -> axum::response::Response {
+        upgrade.on_upgrade(|mut ws: WebSocket| async move {
+            while let Some(Ok(message)) = ws.next().await {
+                if matches!(message, Message::Text(_)) && ws.send(message).await.is_err() {
+                    break;
+                }
+            }
+        })
+    }
+    let app = axum::Router::new().route("/ws", get(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (mut ws, _) = connect_with(&format!("ws://{addr}/ws"), ClientOptions::new())
+        .await
+        .unwrap();
+    assert!(!ws.with_io(|io| io.is_http2()));
+    echo_round(&mut ws, Message::text("GET only")).await;
 }
 
 #[tokio::test]
@@ -463,4 +523,31 @@ async fn a_server_dropping_its_stream_ends_the_websocket_abnormally() {
         "{:?}",
         ws.close_reason()
     );
+}
+
+#[tokio::test]
+async fn a_server_silent_after_the_preface_is_asked_again_over_http11() {
+    // The first connection is held open and never answered (a server
+    // waiting for the rest of what it took for an HTTP/1.1 head); the
+    // second is served over HTTP/1.1.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (silent, _) = listener.accept().await.unwrap();
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut ws = weft_tokio::accept(tcp).await.unwrap();
+        while let Some(Ok(message)) = ws.next().await {
+            if matches!(message, Message::Text(_)) && ws.send(message).await.is_err() {
+                break;
+            }
+        }
+        drop(silent);
+    });
+    let started = std::time::Instant::now();
+    let (mut ws, _) = connect_with(&format!("ws://{addr}/"), ClientOptions::new())
+        .await
+        .unwrap();
+    assert!(!ws.with_io(|io| io.is_http2()));
+    assert!(started.elapsed() >= weft_tokio::http2::H2C_PROBE);
+    echo_round(&mut ws, Message::text("after the probe")).await;
 }

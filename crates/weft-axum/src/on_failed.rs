@@ -3,9 +3,10 @@
 
 use weft_tokio::Error;
 
-/// Called when a WebSocket that was answered cannot start: the client
-/// went away before hyper handed over the connection, or the origin
-/// policy refused it.
+/// Called when a WebSocket cannot start after all: the client went away
+/// before hyper handed over the connection, or the application's answer
+/// could not be sent (a header that would break it: the client gets 500).
+/// A request the origin policy refuses gets its 403 without a call.
 pub trait OnFailedUpgrade: Send + 'static {
     /// Handles the failure.
     fn call(self, error: Error);

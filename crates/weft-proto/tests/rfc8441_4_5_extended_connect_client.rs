@@ -166,3 +166,29 @@ fn permessage_deflate_is_offered_and_turned_on() {
     let client = h.into_connection(|| [1, 2, 3, 4], now).unwrap();
     assert!(client.deflate().is_some());
 }
+
+/// RFC 9113 8.2.2: "An endpoint MUST NOT generate an HTTP/2 message
+/// containing connection-specific header fields", and 8.3.1 puts the host
+/// in `:authority`. A header an application added for HTTP/1.1 is refused
+/// here with a reason, rather than by the HTTP/2 library's generic error.
+#[test]
+fn headers_http2_forbids_are_refused() {
+    for (name, value) in [
+        ("Connection", "keep-alive"),
+        ("Keep-Alive", "5"),
+        ("Proxy-Connection", "x"),
+        ("Transfer-Encoding", "chunked"),
+        ("Upgrade", "websocket"),
+        ("TE", "gzip"),
+        ("Host", "elsewhere"),
+    ] {
+        let request = OutgoingRequest::new("a", "/").header(name, value);
+        let error = ExtendedConnect::new(request, Config::default(), Instant::now()).unwrap_err();
+        assert!(
+            matches!(error, HandshakeError::InvalidInput(_)),
+            "{name}: {error:?}"
+        );
+    }
+    let trailers = OutgoingRequest::new("a", "/").header("TE", "trailers");
+    assert!(ExtendedConnect::new(trailers, Config::default(), Instant::now()).is_ok());
+}

@@ -136,5 +136,7 @@ pub use weft_io::{
 };
 pub use weft_io::{Proxy, ProxyError, ProxyUrl};
 pub use weft_proto;
-pub use weft_proto::handshake::{Accept, Acceptance, IncomingRequest, Reject, Rejection};
+pub use weft_proto::handshake::{
+    Accept, Acceptance, IncomingRequest, OriginPolicy, Reject, Rejection,
+};
 pub use weft_proto::{CloseCode, CloseFrame, CloseReason, Config, Event, Latency, Role, State};

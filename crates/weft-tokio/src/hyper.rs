@@ -45,7 +45,9 @@
 //!
 //! For HTTP/2, build hyper's server with
 //! `http2::Builder::enable_connect_protocol()`, so that clients know they
-//! may open WebSockets with extended CONNECT (RFC 8441 3).
+//! may open WebSockets with extended CONNECT (RFC 8441 3). An HTTP/1
+//! server must be run `.with_upgrades()`: without it hyper sends the 101
+//! and then fails the upgrade ([`Upgrading`] fails with [`Error::Io`]).
 
 use std::future::Future;
 use std::io;
@@ -114,9 +116,10 @@ pub fn incoming_request<B>(request: &http::Request<B>) -> Result<IncomingRequest
 /// [`Upgrading`] future that becomes the WebSocket once it is sent.
 ///
 /// `Err` is the response to send instead: the core's status for a request
-/// that is no valid handshake (400, 405, 426, 505), the application's
-/// rejection, or 500 if its answer cannot be sent (a subprotocol the
-/// client did not offer). An upgrade request that carries a body is
+/// that is no valid handshake (400, 405, 426, 505), 426 if the request
+/// carries no upgrade handle of hyper's (it did not come through hyper's
+/// server), the application's rejection, or 500 if its answer cannot be sent (a
+/// subprotocol the client did not offer). An upgrade request that carries a body is
 /// refused with 400.
 ///
 /// permessage-deflate is negotiated as `config.deflate` says
@@ -138,6 +141,14 @@ where
         Ok(incoming) => incoming,
         Err(e) => return Err(error_response(&e)),
     };
+    // A request without hyper's upgrade handle (one that did not come
+    // through hyper's server) has no connection to hand over: no 101.
+    if request.extensions().get::<OnUpgrade>().is_none() {
+        let refusal = Reject::new(426)
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .body("this server cannot upgrade the connection\n");
+        return Err(refusal.to_http().map(R::from));
+    }
     let accept = match decide(&incoming) {
         Ok(accept) => accept,
         Err(reject) => return Err(reject.to_http().map(R::from)),

@@ -55,13 +55,15 @@ impl ExtendedConnect {
     /// [`ClientHandshake`](super::ClientHandshake) does.
     ///
     /// Fails with [`HandshakeError::InvalidInput`] if the request has a
-    /// header that would break it or a target not starting with `/`.
+    /// header that would break it or that HTTP/2 forbids (`Connection`,
+    /// `Upgrade`, `Host`, ...), or a target not starting with `/`.
     pub fn new(
         request: OutgoingRequest,
         config: Config,
         now: Instant,
     ) -> Result<ExtendedConnect, HandshakeError> {
         request.check()?;
+        request.check_http2()?;
         #[cfg(feature = "deflate")]
         let request = {
             let mut request = request;

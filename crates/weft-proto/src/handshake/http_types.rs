@@ -114,6 +114,12 @@ impl TryFrom<http::Request<()>> for OutgoingRequest {
     fn try_from(request: http::Request<()>) -> Result<OutgoingRequest, HandshakeError> {
         let (parts, ()) = request.into_parts();
         let host = match parts.uri.authority() {
+            // Credentials in the URI never reach the Host header.
+            Some(authority) if authority.as_str().contains('@') => {
+                return Err(HandshakeError::InvalidInput(
+                    "the request's URI carries credentials: send them in a header".into(),
+                ))
+            }
             Some(authority) => authority.as_str().to_owned(),
             None => match parts.headers.get(http::header::HOST) {
                 Some(host) => host
@@ -216,10 +222,11 @@ impl Answer {
             http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::OK);
         for (name, value) in self.headers() {
             // The names and values were checked by `Answer::new`: tokens,
-            // no line breaks.
+            // no line breaks; other bytes go as they are, as
+            // `ServerHandshake` writes them.
             if let (Ok(name), Ok(value)) = (
                 http::HeaderName::from_bytes(name.as_bytes()),
-                http::HeaderValue::from_str(value),
+                http::HeaderValue::from_bytes(value.as_bytes()),
             ) {
                 response.headers_mut().append(name, value);
             }
@@ -363,6 +370,10 @@ mod tests {
         assert_eq!(head.matches("Sec-WebSocket-Key").count(), 1);
         let no_host = http::Request::get("/").body(()).unwrap();
         assert!(OutgoingRequest::try_from(no_host).is_err());
+        let credentials = http::Request::get("ws://user:pw@example.com/")
+            .body(())
+            .unwrap();
+        assert!(OutgoingRequest::try_from(credentials).is_err());
     }
 
     #[test]

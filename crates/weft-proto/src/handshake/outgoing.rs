@@ -122,6 +122,31 @@ impl OutgoingRequest {
         &self.target
     }
 
+    /// Refuses what HTTP/2 forbids in a request (RFC 9113 8.2.2): the
+    /// connection-specific fields (`Connection`, `Keep-Alive`,
+    /// `Proxy-Connection`, `Transfer-Encoding`, `Upgrade`, `TE` other than
+    /// `trailers`), and `Host`, which `:authority` replaces (8.3.1).
+    pub(super) fn check_http2(&self) -> Result<(), HandshakeError> {
+        const FORBIDDEN: &[&str] = &[
+            "connection",
+            "keep-alive",
+            "proxy-connection",
+            "transfer-encoding",
+            "upgrade",
+            "host",
+        ];
+        for (name, value) in &self.headers {
+            let forbidden = FORBIDDEN.iter().any(|f| f.eq_ignore_ascii_case(name))
+                || name.eq_ignore_ascii_case("te") && !value.eq_ignore_ascii_case("trailers");
+            if forbidden {
+                return Err(HandshakeError::InvalidInput(format!(
+                    "header {name} is not allowed over HTTP/2 (RFC 9113 8.2.2)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The header fields of an HTTP/2 extended CONNECT for this request
     /// (RFC 8441 5): those of RFC 6455 4.1 but `Host`, `Upgrade`,
     /// `Connection` and the key, which HTTP/2 does not use. Names are

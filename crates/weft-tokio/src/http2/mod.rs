@@ -4,9 +4,11 @@
 //! it, and over HTTP/1.1 where it does not: on `wss://` it offers ALPN
 //! `h2` and `http/1.1` and goes on in what the server chose; on `ws://` it
 //! speaks HTTP/2 with prior knowledge (h2c) first. Either way, a server
-//! whose SETTINGS lack SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 3) is
-//! asked again over HTTP/1.1 on a new connection, as is a `ws://` server
-//! that does not speak HTTP/2.
+//! whose SETTINGS lack SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 3), or
+//! that answers the extended CONNECT with 405 or 501 (an application that
+//! routes only GET there), is asked again over HTTP/1.1 on a new
+//! connection, as is a `ws://` server that does not answer HTTP/2's
+//! preface within [`H2C_PROBE`].
 //!
 //! [`H2Connection`] keeps one HTTP/2 connection and opens many WebSockets
 //! on it, one per stream:
@@ -45,7 +47,7 @@ pub use client_stream::ClientStream;
 pub use connection::{H2Connection, CONNECTION_WINDOW, STREAM_WINDOW};
 pub use stream::H2Stream;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 use weft_io::{ClientOptions, Error, WsUrl};
@@ -55,6 +57,11 @@ use prefixed::Prefixed;
 
 use crate::handshake::{connect_tcp, until, wrap_tls};
 use crate::{proxy_tunnel, MaybeTlsStream, WebSocketStream};
+
+/// How long a `ws://` server may take to answer HTTP/2's preface before it
+/// is taken for one that does not speak HTTP/2 and asked again over
+/// HTTP/1.1.
+pub const H2C_PROBE: Duration = Duration::from_secs(3);
 
 /// What the first connection turned out to speak.
 enum Opened {
@@ -92,20 +99,17 @@ pub async fn connect_with(
         None => return Err(Error::handshake_timed_out(timeout)),
     };
     let stream = match opened {
-        Opened::Http2(h2) => {
-            return h2.open_as(url, &options, ClientStream::Http2).await;
-        }
-        Opened::Http1(stream) => stream,
-        Opened::Neither => {
-            let reopening = async {
-                let tcp = open_tcp(&parsed, &options).await?;
-                wrap_tls(tcp, &parsed, &with_alpn(&options, &[b"http/1.1"])).await
-            };
-            match until(deadline, reopening).await {
-                Some(stream) => stream?,
-                None => return Err(Error::handshake_timed_out(timeout)),
+        Opened::Http2(h2) => match h2.open_as(url, &options, ClientStream::Http2).await {
+            // The server takes extended CONNECT, but not at this path: an
+            // application routing only GET there (axum's `get`) answers
+            // 405, and one without CONNECT at all 501. HTTP/1.1 may work.
+            Err(Error::Refused(rejection)) if matches!(rejection.status, 405 | 501) => {
+                reopen(&parsed, &options).await?
             }
-        }
+            opened => return opened,
+        },
+        Opened::Http1(stream) => stream,
+        Opened::Neither => reopen(&parsed, &options).await?,
     };
     crate::client(ClientStream::Http1(stream), &parsed, options).await
 }
@@ -137,13 +141,28 @@ async fn open_first(url: &WsUrl, options: &ClientOptions) -> Result<Opened, Erro
         }
     };
     // A server that does not speak HTTP/2 answers the preface with an
-    // HTTP/1.1 error or closes: ask it again over HTTP/1.1.
-    Ok(
-        match H2Connection::handshake(Prefixed::new(leftover, tcp), false).await {
-            Ok(h2) if h2.supports_websockets() => Opened::Http2(h2),
-            _ => Opened::Neither,
-        },
-    )
+    // HTTP/1.1 error or closes, or waits for more of what it takes for an
+    // HTTP/1.1 head: ask it again over HTTP/1.1.
+    let probe = H2Connection::handshake(Prefixed::new(leftover, tcp), false);
+    Ok(match tokio::time::timeout(H2C_PROBE, probe).await {
+        Ok(Ok(h2)) if h2.supports_websockets() => Opened::Http2(h2),
+        _ => Opened::Neither,
+    })
+}
+
+/// A new connection for HTTP/1.1 (ALPN `http/1.1` only, for `wss://`),
+/// within the handshake timeout: a new attempt.
+async fn reopen(url: &WsUrl, options: &ClientOptions) -> Result<MaybeTlsStream<TcpStream>, Error> {
+    let timeout = options.config.handshake_timeout;
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    let reopening = async {
+        let tcp = open_tcp(url, options).await?;
+        wrap_tls(tcp, url, &with_alpn(options, &[b"http/1.1"])).await
+    };
+    match until(deadline, reopening).await {
+        Some(stream) => stream,
+        None => Err(Error::handshake_timed_out(timeout)),
+    }
 }
 
 /// A TCP connection to `url`'s server, or a tunnel to it through the

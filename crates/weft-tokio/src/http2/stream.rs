@@ -52,11 +52,19 @@ impl H2Stream {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         }
         self.send.reserve_capacity(total);
-        let granted = match ready!(self.send.poll_capacity(cx)) {
-            Some(Ok(n)) => n.min(total),
-            Some(Err(e)) => return Poll::Ready(Err(h2_to_io(e))),
-            // The stream is closed: the peer reset it or the connection ended.
-            None => return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
+        let granted = loop {
+            match ready!(self.send.poll_capacity(cx)) {
+                Some(Ok(0)) => {
+                    // No window yet (h2 before 0.4.15 could say so rather
+                    // than wait): poll again, which waits for some.
+                    self.send.reserve_capacity(total);
+                    continue;
+                }
+                Some(Ok(n)) => break n.min(total),
+                Some(Err(e)) => return Poll::Ready(Err(h2_to_io(e))),
+                // The stream is closed: the peer reset it or the connection ended.
+                None => return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
+            }
         };
         let mut data = BytesMut::with_capacity(granted);
         for buf in bufs {
