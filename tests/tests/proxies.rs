@@ -333,6 +333,8 @@ fn wss_runs_tls_to_the_server_through_each_kind_of_tunnel() {
     ] {
         assert!(matches!(error, Error::Tls(_)), "{error:?}");
     }
+    // Both went through the proxy: two more CONNECTs.
+    tinyproxy.expect_in_log(&format!("CONNECT localhost:{} HTTP/1.1", echo.port()), 4);
 }
 
 #[test]

@@ -70,11 +70,7 @@ fn open(
         .and_then(|t| start.checked_add(t));
     let tcp = match options.proxy.select(url)? {
         None => connect_tcp(&url.host, url.port, options.connect_timeout, deadline)?,
-        Some(proxy) => {
-            let tcp = connect_tcp(&proxy.host, proxy.port, options.connect_timeout, deadline)
-                .map_err(|e| e.at_proxy(&proxy))?;
-            proxy_tunnel::tunnel(tcp, &proxy, url, deadline)?
-        }
+        Some(proxy) => proxy_tunnel::open(&proxy, url, options.connect_timeout, deadline)?,
     };
     if let Some(peer) = Transport::peer_addr(&tcp) {
         span.record_peer(peer);
@@ -151,7 +147,7 @@ fn tls_stream(_: &WsUrl, _: &ClientOptions, _: TcpStream) -> Result<MaybeTlsStre
 /// otherwise the last address's [`Error::Connect`] or
 /// [`Error::ConnectTimeout`] (or the handshake timeout, when its deadline
 /// came first).
-fn connect_tcp(
+pub(crate) fn connect_tcp(
     host: &str,
     port: u16,
     timeout: Option<Duration>,

@@ -3,34 +3,66 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use weft_io::proxy::{Progress, ProxyError, ProxyHandshake, ProxyUrl, Target};
 use weft_io::{Error, WsUrl};
 
-use crate::handshake::remaining;
+use crate::handshake::{connect_tcp, remaining};
 
 /// How much is read from the proxy at a time; its answers are short.
 const PROXY_READ: usize = 1024;
 
-/// Runs `proxy`'s handshake over `tcp` (connected to the proxy) for a
-/// tunnel to `url`'s host and port, every read and write bounded by
+/// Connects to `proxy` and opens a tunnel through it to `url`'s host and
+/// port, each TCP connect within `connect_timeout` and every step by
 /// `deadline`; the stream then leads to the server.
 ///
-/// For `socks5://` the destination is resolved here first
-/// ([`Error::Resolve`] if it does not resolve, its first address sent);
-/// other proxies are sent the name. Bytes arriving after the proxy's
-/// answer, before the client has sent anything, are refused
+/// For `socks5://` the destination is resolved here ([`Error::Resolve`]
+/// if it does not resolve) and its addresses are asked for in turn, each
+/// on a new connection to the proxy, while the proxy answers that it
+/// cannot reach one (SOCKS replies 3, 4 and 5: network or host
+/// unreachable, connection refused), as a direct connection tries each
+/// address. Other proxies are sent the name. Bytes arriving after the
+/// proxy's answer, before the client has sent anything, are refused
 /// ([`ProxyError::UnexpectedData`]): neither a WebSocket server nor a TLS
 /// server speaks first, so they cannot be the server's, and refusing them
 /// keeps the stream a plain `TcpStream`.
-pub(crate) fn tunnel(
-    mut tcp: TcpStream,
+pub(crate) fn open(
     proxy: &ProxyUrl,
     url: &WsUrl,
+    connect_timeout: Option<Duration>,
     deadline: Option<Instant>,
 ) -> Result<TcpStream, Error> {
-    let target = target(proxy, url)?;
+    let mut last = None;
+    for target in targets(proxy, url)? {
+        let tcp = connect_tcp(&proxy.host, proxy.port, connect_timeout, deadline)
+            .map_err(|e| e.at_proxy(proxy))?;
+        match tunnel(tcp, proxy, target, deadline) {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) if cannot_reach(&e) => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| no_address(url)))
+}
+
+/// Whether the proxy answered that it cannot reach the address asked for,
+/// so that another of the destination's addresses is worth asking for.
+fn cannot_reach(e: &Error) -> bool {
+    matches!(
+        e.proxy_error(),
+        Some(ProxyError::SocksReply { code: 3..=5 })
+    )
+}
+
+/// Runs `proxy`'s handshake over `tcp` (connected to the proxy) for a
+/// tunnel to `target`, every read and write bounded by `deadline`.
+fn tunnel(
+    mut tcp: TcpStream,
+    proxy: &ProxyUrl,
+    target: Target,
+    deadline: Option<Instant>,
+) -> Result<TcpStream, Error> {
     let fail = |e: ProxyError| Error::proxy(Some(proxy), e);
     // A read or write that ran out of time is the proxy not answering.
     let io_fail = |e: io::Error| match e.kind() {
@@ -69,24 +101,31 @@ pub(crate) fn tunnel(
 }
 
 /// What the proxy is asked to connect to: the URL's host as a name, or
-/// (for `socks5://`) the first address it resolves to here.
-fn target(proxy: &ProxyUrl, url: &WsUrl) -> Result<Target, Error> {
+/// (for `socks5://`) each address it resolves to here, in the resolver's
+/// order.
+fn targets(proxy: &ProxyUrl, url: &WsUrl) -> Result<Vec<Target>, Error> {
     let target = Target::new(&url.host, url.port);
     if !proxy.scheme.resolves_locally() || matches!(target, Target::Addr(_)) {
-        return Ok(target);
+        return Ok(vec![target]);
     }
-    let resolve_error = |source| Error::Resolve {
-        host: url.host.clone(),
-        source,
-    };
-    let mut addrs = (url.host.as_str(), url.port)
+    let addrs: Vec<Target> = (url.host.as_str(), url.port)
         .to_socket_addrs()
-        .map_err(resolve_error)?;
-    match addrs.next() {
-        Some(addr) => Ok(Target::Addr(addr)),
-        None => Err(resolve_error(io::Error::new(
-            io::ErrorKind::NotFound,
-            "the name has no address",
-        ))),
+        .map_err(|source| Error::Resolve {
+            host: url.host.clone(),
+            source,
+        })?
+        .map(Target::Addr)
+        .collect();
+    match addrs.is_empty() {
+        true => Err(no_address(url)),
+        false => Ok(addrs),
+    }
+}
+
+/// The error for a host name that resolved to nothing.
+fn no_address(url: &WsUrl) -> Error {
+    Error::Resolve {
+        host: url.host.clone(),
+        source: io::Error::new(io::ErrorKind::NotFound, "the name has no address"),
     }
 }

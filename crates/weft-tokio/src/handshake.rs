@@ -102,10 +102,7 @@ pub async fn connect_with(
         let tcp = match &proxy {
             None => connect_tcp(&url, options.connect_timeout).await?,
             Some(proxy) => {
-                let tcp = connect_tcp(&proxy_tunnel::endpoint(proxy), options.connect_timeout)
-                    .await
-                    .map_err(|e| e.at_proxy(proxy))?;
-                let tcp = proxy_tunnel::tunnel(tcp, proxy, &url).await?;
+                let tcp = proxy_tunnel::open(proxy, &url, options.connect_timeout).await?;
                 at_proxy.store(false, Ordering::Relaxed);
                 tcp
             }

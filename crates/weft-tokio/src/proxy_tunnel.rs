@@ -1,30 +1,38 @@
 //! Opening a tunnel through a proxy over a tokio `TcpStream`: the
 //! handshakes of [`weft_io::proxy`] decide, this moves their bytes.
 
+use std::time::Duration;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use weft_io::proxy::{Progress, ProxyError, ProxyHandshake, ProxyUrl, Target};
 use weft_io::{Error, WsUrl};
 
+use crate::handshake::connect_tcp;
+
 /// How much is read from the proxy at a time; its answers are short.
 const PROXY_READ: usize = 1024;
 
-/// Runs `proxy`'s handshake over `tcp` (connected to the proxy) for a
-/// tunnel to `url`'s host and port; the stream then leads to the server.
+/// Connects to `proxy` and opens a tunnel through it to `url`'s host and
+/// port (each TCP connect within `connect_timeout`); the stream then leads
+/// to the server.
 ///
-/// For `socks5://` the destination is resolved here first
-/// ([`Error::Resolve`] if it does not resolve, its first address sent);
-/// other proxies are sent the name. Bytes arriving after the proxy's
-/// answer, before the client has sent anything, are refused
+/// For `socks5://` the destination is resolved here ([`Error::Resolve`]
+/// if it does not resolve) and its addresses are asked for in turn, each
+/// on a new connection to the proxy, while the proxy answers that it
+/// cannot reach one (SOCKS replies 3, 4 and 5: network or host
+/// unreachable, connection refused), as a direct connection tries each
+/// address. Other proxies are sent the name. Bytes arriving after the
+/// proxy's answer, before the client has sent anything, are refused
 /// ([`ProxyError::UnexpectedData`]): neither a WebSocket server nor a TLS
 /// server speaks first, so they cannot be the server's, and refusing them
 /// keeps the stream a plain `TcpStream`.
-pub(crate) async fn tunnel(
-    tcp: TcpStream,
+pub(crate) async fn open(
     proxy: &ProxyUrl,
     url: &WsUrl,
+    connect_timeout: Option<Duration>,
 ) -> Result<TcpStream, Error> {
-    let (tcp, leftover) = tunnel_keeping(tcp, proxy, url).await?;
+    let (tcp, leftover) = open_keeping(proxy, url, connect_timeout).await?;
     if !leftover.is_empty() {
         return Err(Error::proxy(
             Some(proxy),
@@ -36,15 +44,44 @@ pub(crate) async fn tunnel(
     Ok(tcp)
 }
 
-/// [`tunnel`], handing back the bytes that arrived after the proxy's
+/// [`open`], handing back the bytes that arrived after the proxy's
 /// answer: the server's, for a server that speaks first (an HTTP/2 server
 /// sends its SETTINGS as soon as it accepts).
-pub(crate) async fn tunnel_keeping(
-    mut tcp: TcpStream,
+pub(crate) async fn open_keeping(
     proxy: &ProxyUrl,
     url: &WsUrl,
+    connect_timeout: Option<Duration>,
 ) -> Result<(TcpStream, Vec<u8>), Error> {
-    let target = target(proxy, url).await?;
+    let mut last = None;
+    for target in targets(proxy, url).await? {
+        let tcp = connect_tcp(&endpoint(proxy), connect_timeout)
+            .await
+            .map_err(|e| e.at_proxy(proxy))?;
+        match tunnel(tcp, proxy, target).await {
+            Ok(open) => return Ok(open),
+            Err(e) if cannot_reach(&e) => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| no_address(url)))
+}
+
+/// Whether the proxy answered that it cannot reach the address asked for,
+/// so that another of the destination's addresses is worth asking for.
+fn cannot_reach(e: &Error) -> bool {
+    matches!(
+        e.proxy_error(),
+        Some(ProxyError::SocksReply { code: 3..=5 })
+    )
+}
+
+/// Runs `proxy`'s handshake over `tcp` (connected to the proxy) for a
+/// tunnel to `target`.
+async fn tunnel(
+    mut tcp: TcpStream,
+    proxy: &ProxyUrl,
+    target: Target,
+) -> Result<(TcpStream, Vec<u8>), Error> {
     let fail = |e: ProxyError| Error::proxy(Some(proxy), e);
     let mut handshake = ProxyHandshake::new(proxy, target).map_err(fail)?;
     let mut buf = [0u8; PROXY_READ];
@@ -80,24 +117,31 @@ pub(crate) fn endpoint(proxy: &ProxyUrl) -> WsUrl {
 }
 
 /// What the proxy is asked to connect to: the URL's host as a name, or
-/// (for `socks5://`) the first address it resolves to here.
-async fn target(proxy: &ProxyUrl, url: &WsUrl) -> Result<Target, Error> {
+/// (for `socks5://`) each address it resolves to here, in the resolver's
+/// order.
+async fn targets(proxy: &ProxyUrl, url: &WsUrl) -> Result<Vec<Target>, Error> {
     let target = Target::new(&url.host, url.port);
     if !proxy.scheme.resolves_locally() || matches!(target, Target::Addr(_)) {
-        return Ok(target);
+        return Ok(vec![target]);
     }
-    let resolve_error = |source| Error::Resolve {
-        host: url.host.clone(),
-        source,
-    };
-    let mut addrs = tokio::net::lookup_host((url.host.as_str(), url.port))
+    let addrs: Vec<Target> = tokio::net::lookup_host((url.host.as_str(), url.port))
         .await
-        .map_err(resolve_error)?;
-    match addrs.next() {
-        Some(addr) => Ok(Target::Addr(addr)),
-        None => Err(resolve_error(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "the name has no address",
-        ))),
+        .map_err(|source| Error::Resolve {
+            host: url.host.clone(),
+            source,
+        })?
+        .map(Target::Addr)
+        .collect();
+    match addrs.is_empty() {
+        true => Err(no_address(url)),
+        false => Ok(addrs),
+    }
+}
+
+/// The error for a host name that resolved to nothing.
+fn no_address(url: &WsUrl) -> Error {
+    Error::Resolve {
+        host: url.host.clone(),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, "the name has no address"),
     }
 }

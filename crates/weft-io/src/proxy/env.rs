@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use super::{NoProxy, ProxyError, ProxyUrl};
 use crate::WsUrl;
 
-/// The variables read for a `ws://` destination, in order (as
-/// python-websockets reads them).
+/// The variables read for a `ws://` destination, in order (curl's order,
+/// with the WebSocket schemes' own first).
 pub const WS_VARIABLES: [&str; 3] = ["ws_proxy", "http_proxy", "all_proxy"];
 
 /// The variables read for a `wss://` destination, in order.
@@ -26,7 +26,8 @@ pub const WSS_VARIABLES: [&str; 3] = ["wss_proxy", "https_proxy", "all_proxy"];
 /// - Otherwise the first variable set, of `wss_proxy`, `https_proxy`,
 ///   `all_proxy` for `wss://` and `ws_proxy`, `http_proxy`, `all_proxy` for
 ///   `ws://`, each name lowercase first, then uppercase. An empty value
-///   counts as unset.
+///   counts as unset. Under CGI (`REQUEST_METHOD` set), `HTTP_PROXY` is
+///   not read: it may be a request's `Proxy:` header (httpoxy).
 ///
 /// A value that is not a proxy URL the adapters can use is an
 /// [`ProxyError::InvalidUrl`] naming the variable, rather than a silent
@@ -38,9 +39,14 @@ pub fn proxy_from_env(
     if is_loopback(&url.host) {
         return Ok(None);
     }
+    // Under CGI a request's `Proxy:` header arrives as HTTP_PROXY
+    // ("httpoxy", CVE-2016-5385): like Go and Python, ignore that one
+    // spelling when REQUEST_METHOD says this is a CGI request.
+    let cgi = lookup("REQUEST_METHOD").is_some();
     let get = |name: &str| {
         [name.to_owned(), name.to_ascii_uppercase()]
             .into_iter()
+            .filter(|name| !(cgi && name == "HTTP_PROXY"))
             .find_map(|name| {
                 lookup(&name)
                     .filter(|value| !value.trim().is_empty())
@@ -91,6 +97,36 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+
+    #[test]
+    fn http_proxy_is_not_read_under_cgi() {
+        let url = WsUrl::parse("ws://example.com/").unwrap();
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let plain = proxy_from_env(&url, env(&[("HTTP_PROXY", "http://p:1")])).unwrap();
+        assert_eq!(plain.map(|p| p.port), Some(1));
+        let cgi = proxy_from_env(
+            &url,
+            env(&[
+                ("HTTP_PROXY", "http://attacker:1"),
+                ("REQUEST_METHOD", "GET"),
+            ]),
+        )
+        .unwrap();
+        assert!(cgi.is_none());
+        // The lowercase name is the process's own setting, even under CGI.
+        let own = proxy_from_env(
+            &url,
+            env(&[("http_proxy", "http://p:2"), ("REQUEST_METHOD", "GET")]),
+        )
+        .unwrap();
+        assert_eq!(own.map(|p| p.port), Some(2));
+    }
 
     fn select(url: &str, vars: &[(&str, &str)]) -> Result<Option<String>, ProxyError> {
         let vars: HashMap<String, String> = vars

@@ -25,6 +25,8 @@ pub const MAX_HEADERS: usize = 64;
 pub struct HttpConnect {
     request: Option<Vec<u8>>,
     buf: Vec<u8>,
+    /// Bytes of interim (1xx) heads skipped so far.
+    interim: usize,
     sent_credentials: bool,
     done: bool,
 }
@@ -57,6 +59,7 @@ impl HttpConnect {
         Ok(HttpConnect {
             request: Some(request.into_bytes()),
             buf: Vec::new(),
+            interim: 0,
             sent_credentials: credentials.is_some(),
             done: false,
         })
@@ -123,8 +126,19 @@ impl HttpConnect {
             // httparse has the code of any complete head.
             let status = response.code.unwrap_or(0);
             match status {
-                // Interim responses come before the final one (RFC 9110 15.2).
+                // A CONNECT is not upgraded: 101 is no answer to it.
+                101 => {
+                    return Err(ProxyError::Protocol(
+                        "the proxy answered CONNECT with 101 Switching Protocols".into(),
+                    ))
+                }
+                // Interim responses come before the final one (RFC 9110
+                // 15.2), all of them within the head limit.
                 100..=199 => {
+                    self.interim += len;
+                    if self.interim > MAX_HEAD {
+                        return Err(ProxyError::HeadTooLarge { limit: MAX_HEAD });
+                    }
                     self.buf.drain(..len);
                 }
                 // Any 2xx opens the tunnel; the bytes after the head are
@@ -257,6 +271,26 @@ mod tests {
             }
         }
         assert!(h.handle_data(b"x").is_err());
+    }
+
+    #[test]
+    fn a_101_or_endless_interim_heads_are_refused() {
+        let mut h = connect(None);
+        assert!(matches!(
+            h.handle_data(b"HTTP/1.1 101 Switching Protocols\r\n\r\n"),
+            Err(ProxyError::Protocol(_))
+        ));
+        let mut h = connect(None);
+        let result = loop {
+            match h.handle_data(b"HTTP/1.1 100 Continue\r\n\r\n") {
+                Ok(Progress::NeedMore) => continue,
+                other => break other,
+            }
+        };
+        assert!(
+            matches!(result, Err(ProxyError::HeadTooLarge { .. })),
+            "{result:?}"
+        );
     }
 
     #[test]

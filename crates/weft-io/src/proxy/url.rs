@@ -102,15 +102,18 @@ impl ProxyUrl {
     /// as environment variables often hold) is `http`. `https://` (TLS to
     /// the proxy) and other schemes are refused with an error that says
     /// so. The userinfo is percent-decoded.
-    pub fn parse(url: &str) -> Result<ProxyUrl, ProxyError> {
+    pub fn parse(raw: &str) -> Result<ProxyUrl, ProxyError> {
         let bad = |problem: String| ProxyError::InvalidUrl {
             variable: None,
             problem,
         };
-        let url = url.trim();
-        let (scheme, rest) = match url.split_once("://") {
+        let raw = raw.trim();
+        // Messages show the URL with its password masked, whatever broke.
+        let shown = redacted(raw);
+        let url = shown.as_str();
+        let (scheme, rest) = match raw.split_once("://") {
             Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
-            None => ("http".to_owned(), url),
+            None => ("http".to_owned(), raw),
         };
         let scheme = match scheme.as_str() {
             "http" => ProxyScheme::Http,
@@ -169,6 +172,11 @@ impl ProxyUrl {
             }
         } else {
             match hostport.rsplit_once(':') {
+                // An IPv6 address must be in brackets: "::1" would read
+                // as host "::" and port 1.
+                Some((host, _)) if host.contains(':') => {
+                    return Err(bad(format!("{url:?}: an IPv6 address goes in brackets")))
+                }
                 Some((host, port)) => (host, Some(port)),
                 None => (hostport, None),
             }
@@ -177,9 +185,9 @@ impl ProxyUrl {
             return Err(bad(format!("{url:?}: no host")));
         }
         let port = match port {
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
+            Some(p) => Some(p)
+                .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|p| p.parse::<u16>().ok())
                 .filter(|&p| p != 0)
                 .ok_or_else(|| bad(format!("{url:?}: invalid port")))?,
             None => scheme.default_port(),
@@ -218,6 +226,22 @@ impl fmt::Display for ProxyUrl {
     }
 }
 
+/// `url` with the password of its userinfo (what follows the first `:`
+/// before the last `@`) replaced by `***`, for error messages.
+fn redacted(url: &str) -> String {
+    let (prefix, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (&url[..scheme.len() + 3], rest),
+        None => ("", url),
+    };
+    match rest.rsplit_once('@') {
+        Some((userinfo, hostport)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{prefix}{user}:***@{hostport}")
+        }
+        None => url.to_owned(),
+    }
+}
+
 /// Decodes `%XX` escapes; `None` for a broken escape or bytes that are not
 /// UTF-8.
 fn percent_decode(s: &str) -> Option<String> {
@@ -227,6 +251,9 @@ fn percent_decode(s: &str) -> Option<String> {
     while i < bytes.len() {
         if bytes[i] == b'%' {
             let hex = bytes.get(i + 1..i + 3)?;
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
             let hex = std::str::from_utf8(hex).ok()?;
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
@@ -241,6 +268,36 @@ fn percent_decode(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_error_shows_the_password() {
+        for url in [
+            "http://alice:s3cret@proxy:x",
+            "http://alice:s3/cret@proxy:3128",
+            "http://alice:s3cret@proxy:3128/path",
+            "https://alice:s3cret@proxy:3128",
+            "ftp://alice:s3cret@proxy",
+            "http://alice:s3cr%zzet@proxy",
+            "socks5://alice:s3cret@::1",
+            "http://alice:s3cret@:80",
+            "http://alice:s3cret@proxy:+80",
+        ] {
+            let error = ProxyUrl::parse(url).expect_err(url).to_string();
+            assert!(!error.contains("s3"), "{url}: {error}");
+            assert!(error.contains("alice:***@"), "{url}: {error}");
+        }
+    }
+
+    #[test]
+    fn signs_and_unbracketed_ipv6_are_refused() {
+        assert!(ProxyUrl::parse("socks5://::1").is_err());
+        assert!(ProxyUrl::parse("socks5://[::1]").is_ok());
+        assert!(ProxyUrl::parse("http://proxy:+80").is_err());
+        assert!(ProxyUrl::parse("http://a%+f@proxy").is_err());
+        // No scheme: http, credentials and all.
+        let bare = ProxyUrl::parse("alice:s3cret@proxy.corp:3128").unwrap();
+        assert_eq!(bare.credentials.unwrap().password, "s3cret");
+    }
 
     #[test]
     fn each_scheme_parses_with_its_default_port() {

@@ -133,12 +133,7 @@ async fn open_first(url: &WsUrl, options: &ClientOptions) -> Result<Opened, Erro
     // anything: through a proxy, they can arrive with its answer.
     let (tcp, leftover) = match options.proxy.select(url)? {
         None => (connect_tcp(url, options.connect_timeout).await?, Vec::new()),
-        Some(proxy) => {
-            let tcp = connect_tcp(&proxy_tunnel::endpoint(&proxy), options.connect_timeout)
-                .await
-                .map_err(|e| e.at_proxy(&proxy))?;
-            proxy_tunnel::tunnel_keeping(tcp, &proxy, url).await?
-        }
+        Some(proxy) => proxy_tunnel::open_keeping(&proxy, url, options.connect_timeout).await?,
     };
     // A server that does not speak HTTP/2 answers the preface with an
     // HTTP/1.1 error or closes, or waits for more of what it takes for an
@@ -171,12 +166,7 @@ async fn reopen(url: &WsUrl, options: &ClientOptions) -> Result<MaybeTlsStream<T
 async fn open_tcp(url: &WsUrl, options: &ClientOptions) -> Result<TcpStream, Error> {
     match options.proxy.select(url)? {
         None => connect_tcp(url, options.connect_timeout).await,
-        Some(proxy) => {
-            let tcp = connect_tcp(&proxy_tunnel::endpoint(&proxy), options.connect_timeout)
-                .await
-                .map_err(|e| e.at_proxy(&proxy))?;
-            proxy_tunnel::tunnel(tcp, &proxy, url).await
-        }
+        Some(proxy) => proxy_tunnel::open(&proxy, url, options.connect_timeout).await,
     }
 }
 
