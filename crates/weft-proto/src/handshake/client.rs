@@ -78,14 +78,7 @@ impl ClientHandshake {
         now: Instant,
     ) -> Result<Self, HandshakeError> {
         request.check()?;
-        #[cfg(feature = "deflate")]
-        let request = {
-            let mut request = request;
-            if let Some(deflate) = &config.deflate {
-                request.extensions.insert(0, deflate.offer());
-            }
-            request
-        };
+        let request = request.offering(&config);
         Ok(ClientHandshake {
             deadline: config.handshake_timeout.and_then(|t| now.checked_add(t)),
             config,

@@ -64,14 +64,7 @@ impl ExtendedConnect {
     ) -> Result<ExtendedConnect, HandshakeError> {
         request.check()?;
         request.check_http2()?;
-        #[cfg(feature = "deflate")]
-        let request = {
-            let mut request = request;
-            if let Some(deflate) = &config.deflate {
-                request.extensions.insert(0, deflate.offer());
-            }
-            request
-        };
+        let request = request.offering(&config);
         Ok(ExtendedConnect {
             deadline: config.handshake_timeout.and_then(|t| now.checked_add(t)),
             config,

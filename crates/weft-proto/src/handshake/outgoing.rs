@@ -122,6 +122,17 @@ impl OutgoingRequest {
         &self.target
     }
 
+    /// The request with the extensions `config` offers put first: its
+    /// permessage-deflate offer, when it has one.
+    #[cfg_attr(not(feature = "deflate"), allow(unused_mut, unused_variables))]
+    pub(super) fn offering(mut self, config: &crate::config::Config) -> OutgoingRequest {
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = &config.deflate {
+            self.extensions.insert(0, deflate.offer());
+        }
+        self
+    }
+
     /// Refuses what HTTP/2 forbids in a request (RFC 9113 8.2.2): the
     /// connection-specific fields (`Connection`, `Keep-Alive`,
     /// `Proxy-Connection`, `Transfer-Encoding`, `Upgrade`, `TE` other than
