@@ -346,12 +346,20 @@ fn a_proxy_that_never_answers_fails_with_the_handshake_timeout() {
     for proxy in [format!("http://{silent}"), format!("socks5h://{silent}")] {
         let options = || via(&proxy).config(config.clone());
         let start = Instant::now();
+        let http2 = runtime()
+            .block_on(weft_tokio::http2::connect_with(
+                "ws://example.com/",
+                options(),
+            ))
+            .map(|_| ())
+            .expect_err("the proxy never answers");
         let errors = [
             std_error("ws://example.com/", options()),
             tokio_error("ws://example.com/", options()),
+            http2,
         ];
         assert!(
-            start.elapsed() < Duration::from_secs(5),
+            start.elapsed() < Duration::from_secs(6),
             "{:?}",
             start.elapsed()
         );

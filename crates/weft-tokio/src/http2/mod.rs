@@ -93,7 +93,7 @@ pub async fn connect_with(
     }
     let timeout = options.config.handshake_timeout;
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-    let opening = open_first(&parsed, &options);
+    let opening = open_first(&parsed, &options, deadline);
     let opened = match until(deadline, opening).await {
         Some(opened) => opened?,
         None => return Err(Error::handshake_timed_out(timeout)),
@@ -116,9 +116,13 @@ pub async fn connect_with(
 
 /// The first connection: TLS with ALPN `h2` and `http/1.1`, or h2c with
 /// prior knowledge.
-async fn open_first(url: &WsUrl, options: &ClientOptions) -> Result<Opened, Error> {
+async fn open_first(
+    url: &WsUrl,
+    options: &ClientOptions,
+    deadline: Option<Instant>,
+) -> Result<Opened, Error> {
     if url.secure {
-        let tcp = open_tcp(url, options).await?;
+        let tcp = open_tcp(url, options, deadline).await?;
         let tls = wrap_tls(tcp, url, &with_alpn(options, &[b"h2", b"http/1.1"])).await?;
         if !negotiated_h2(&tls) {
             return Ok(Opened::Http1(tls));
@@ -133,7 +137,10 @@ async fn open_first(url: &WsUrl, options: &ClientOptions) -> Result<Opened, Erro
     // anything: through a proxy, they can arrive with its answer.
     let (tcp, leftover) = match options.proxy.select(url)? {
         None => (connect_tcp(url, options.connect_timeout).await?, Vec::new()),
-        Some(proxy) => proxy_tunnel::open_keeping(&proxy, url, options.connect_timeout).await?,
+        Some(proxy) => {
+            let tunnel = proxy_tunnel::open_keeping(&proxy, url, options.connect_timeout);
+            at_proxy(&proxy, options, deadline, tunnel).await?
+        }
     };
     // A server that does not speak HTTP/2 answers the preface with an
     // HTTP/1.1 error or closes, or waits for more of what it takes for an
@@ -151,7 +158,7 @@ async fn reopen(url: &WsUrl, options: &ClientOptions) -> Result<MaybeTlsStream<T
     let timeout = options.config.handshake_timeout;
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     let reopening = async {
-        let tcp = open_tcp(url, options).await?;
+        let tcp = open_tcp(url, options, deadline).await?;
         wrap_tls(tcp, url, &with_alpn(options, &[b"http/1.1"])).await
     };
     match until(deadline, reopening).await {
@@ -163,10 +170,32 @@ async fn reopen(url: &WsUrl, options: &ClientOptions) -> Result<MaybeTlsStream<T
 /// A TCP connection to `url`'s server, or a tunnel to it through the
 /// proxy [`ClientOptions::proxy`] selects (HTTP CONNECT or SOCKS5), as
 /// [`crate::connect_with`] opens it.
-async fn open_tcp(url: &WsUrl, options: &ClientOptions) -> Result<TcpStream, Error> {
+async fn open_tcp(
+    url: &WsUrl,
+    options: &ClientOptions,
+    deadline: Option<Instant>,
+) -> Result<TcpStream, Error> {
     match options.proxy.select(url)? {
         None => connect_tcp(url, options.connect_timeout).await,
-        Some(proxy) => proxy_tunnel::open(&proxy, url, options.connect_timeout).await,
+        Some(proxy) => {
+            let tunnel = proxy_tunnel::open(&proxy, url, options.connect_timeout);
+            at_proxy(&proxy, options, deadline, tunnel).await
+        }
+    }
+}
+
+/// Runs `tunnel` by `deadline`: running out of time while the tunnel is
+/// opened is the proxy's failure ([`Error::Proxy`]), as in
+/// [`crate::connect_with`].
+async fn at_proxy<T>(
+    proxy: &weft_io::ProxyUrl,
+    options: &ClientOptions,
+    deadline: Option<Instant>,
+    tunnel: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match until(deadline, tunnel).await {
+        Some(result) => result,
+        None => Err(Error::handshake_timed_out(options.config.handshake_timeout).at_proxy(proxy)),
     }
 }
 
