@@ -150,6 +150,25 @@ impl Error {
         }
     }
 
+    /// [`Error::Resolve`] for a host name that resolved to no address.
+    pub fn no_address(host: &str) -> Error {
+        Error::Resolve {
+            host: host.to_owned(),
+            source: io::Error::new(io::ErrorKind::NotFound, "the name has no address"),
+        }
+    }
+
+    /// Whether a proxy answered that it cannot reach the address it was
+    /// asked for (SOCKS replies 3, 4 and 5: network or host unreachable,
+    /// connection refused), so that another of the destination's
+    /// addresses is worth asking for, as a direct connection tries each.
+    pub fn proxy_cannot_reach(&self) -> bool {
+        matches!(
+            self.proxy_error(),
+            Some(ProxyError::SocksReply { code: 3..=5 })
+        )
+    }
+
     /// The error for a failure on the way to `proxy`: the steps that are
     /// the same as a direct connection's (resolving the name, the TCP
     /// connect, a transport error, the deadline passing) become
@@ -384,6 +403,23 @@ impl From<TlsError> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_unreachable_socks_replies_are_worth_another_address() {
+        for code in 0..=255u8 {
+            let error = Error::proxy(None, ProxyError::SocksReply { code });
+            assert_eq!(
+                error.proxy_cannot_reach(),
+                (3..=5).contains(&code),
+                "{code}"
+            );
+        }
+        assert!(!Error::no_address("example.com").proxy_cannot_reach());
+        assert!(matches!(
+            Error::no_address("example.com"),
+            Error::Resolve { .. }
+        ));
+    }
 
     /// The error a client gets from a server answering with `status`,
     /// these headers and this body, through the core's handshake.

@@ -186,12 +186,7 @@ pub(crate) fn connect_tcp(
             Err(source) => last = Some(Error::Connect { addr, source }),
         }
     }
-    Err(last.unwrap_or_else(|| {
-        resolve_error(io::Error::new(
-            io::ErrorKind::NotFound,
-            "the name has no address",
-        ))
-    }))
+    Err(last.unwrap_or_else(|| Error::no_address(host)))
 }
 
 /// The time left before `deadline`; an error once it has passed.

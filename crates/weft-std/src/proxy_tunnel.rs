@@ -39,20 +39,11 @@ pub(crate) fn open(
             .map_err(|e| e.at_proxy(proxy))?;
         match tunnel(tcp, proxy, target, deadline) {
             Ok(tcp) => return Ok(tcp),
-            Err(e) if cannot_reach(&e) => last = Some(e),
+            Err(e) if e.proxy_cannot_reach() => last = Some(e),
             Err(e) => return Err(e),
         }
     }
-    Err(last.unwrap_or_else(|| no_address(url)))
-}
-
-/// Whether the proxy answered that it cannot reach the address asked for,
-/// so that another of the destination's addresses is worth asking for.
-fn cannot_reach(e: &Error) -> bool {
-    matches!(
-        e.proxy_error(),
-        Some(ProxyError::SocksReply { code: 3..=5 })
-    )
+    Err(last.unwrap_or_else(|| Error::no_address(&url.host)))
 }
 
 /// Runs `proxy`'s handshake over `tcp` (connected to the proxy) for a
@@ -117,15 +108,7 @@ fn targets(proxy: &ProxyUrl, url: &WsUrl) -> Result<Vec<Target>, Error> {
         .map(Target::Addr)
         .collect();
     match addrs.is_empty() {
-        true => Err(no_address(url)),
+        true => Err(Error::no_address(&url.host)),
         false => Ok(addrs),
-    }
-}
-
-/// The error for a host name that resolved to nothing.
-fn no_address(url: &WsUrl) -> Error {
-    Error::Resolve {
-        host: url.host.clone(),
-        source: io::Error::new(io::ErrorKind::NotFound, "the name has no address"),
     }
 }
