@@ -44,6 +44,7 @@ pub(crate) struct Inlet {
     queue: mpsc::Receiver<Delivery>,
     overflowed: Arc<AtomicBool>,
     bytes: Arc<AtomicUsize>,
+    max_bytes: usize,
 }
 
 /// A queue holding `capacity` messages and `max_bytes` payload bytes.
@@ -62,6 +63,7 @@ pub(crate) fn queue(capacity: usize, max_bytes: usize) -> (Outlet, Inlet) {
             queue: receiver,
             overflowed,
             bytes,
+            max_bytes,
         },
     )
 }
@@ -122,6 +124,11 @@ impl Inlet {
     /// Whether the member was removed because its queue was full.
     pub(crate) fn overflowed(&self) -> bool {
         self.overflowed.load(Ordering::Relaxed)
+    }
+
+    /// How many payload bytes the queue holds at most.
+    pub(crate) fn max_bytes(&self) -> usize {
+        self.max_bytes
     }
 
     /// How many messages the queue holds at most.

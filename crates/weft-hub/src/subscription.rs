@@ -175,6 +175,11 @@ impl Subscription {
         self.inlet.capacity()
     }
 
+    /// The payload bytes its queue holds at most.
+    pub fn queue_bytes(&self) -> usize {
+        self.inlet.max_bytes()
+    }
+
     /// Publishes to the topic, for everyone but this member when `echo`
     /// is false.
     pub async fn publish(&self, kind: Kind, payload: Bytes, echo: bool) -> Result<Position, Error> {

@@ -1,18 +1,22 @@
-//! `weft serve --chat`: a chat room over the hub, speaking JSON text
-//! messages (docs/cli.md lists them). A client joins with a nickname, is
-//! welcomed with the last [`HISTORY`] messages and who is online, then
-//! says things; everyone, the sender too, gets every message, and a notice
-//! when someone joins or leaves.
+//! `weft serve --chat`: a chat room over a hub topic, speaking JSON text
+//! messages (docs/cli.md lists them). A client joins with a nickname (and,
+//! when it comes back, the last position it saw), is welcomed with what it
+//! missed or the last [`HISTORY`] items and who is online, then says
+//! things; everyone, the sender too, gets every message, and a notice when
+//! someone joins or leaves. With `--redis`, every node sharing the Redis
+//! is the same room.
 
-use std::collections::VecDeque;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 
+use bytes::Bytes;
 use serde_json::{json, Value};
+use weft_hub::{Delivery, Entry, Framer, Kind, Offset, Position, Recovery};
+use weft_tokio::weft_proto::PreparedMessage;
 use weft_tokio::Message;
 
-use super::hub::{Hub, Inbox, MemberId};
-
-/// How many messages a newcomer is shown.
+/// The hub topic of the room.
+pub(crate) const TOPIC: &str = "chat";
+/// How many items a newcomer (or a client that could not recover) is shown.
 pub(crate) const HISTORY: usize = 100;
 /// The longest nickname, in characters.
 pub(crate) const MAX_NICK: usize = 32;
@@ -24,20 +28,17 @@ pub(crate) const MAX_TEXT: usize = 4000;
 /// no client makes the server parse megabytes of JSON.
 pub(crate) const MAX_MESSAGE: usize = 64 * 1024;
 
-/// The room: its members (by nickname), what was said, and the hub that
-/// carries it to them, under one lock so that a newcomer's history and
-/// the messages after it neither overlap nor leave a gap.
-pub(crate) struct Room {
-    hub: Hub,
-    history: VecDeque<Value>,
-    online: Vec<(MemberId, String)>,
-}
-
 /// What a client's message asks for.
 #[derive(Debug, PartialEq)]
 pub(crate) enum Request {
-    /// `{"type":"join","nick":"ada"}`
-    Join(String),
+    /// `{"type":"join","nick":"ada"}`, with `"since":{"epoch","offset"}`
+    /// when the client comes back.
+    Join {
+        /// The nickname.
+        nick: String,
+        /// The last item it saw, if any.
+        since: Option<Position>,
+    },
     /// `{"type":"say","text":"hello"}`
     Say(String),
 }
@@ -54,7 +55,20 @@ pub(crate) fn parse(text: &str) -> Result<Request, String> {
             if chars == 0 || chars > MAX_NICK {
                 return Err(format!("a nickname has 1 to {MAX_NICK} characters"));
             }
-            Ok(Request::Join(nick.to_owned()))
+            let since = value.get("since").map(|since| {
+                let part = |name: &str| since.get(name).and_then(Value::as_str).unwrap_or("");
+                // A position that cannot be read cannot be resumed from:
+                // an empty epoch is no topic's, so the client is told it
+                // did not recover.
+                Position::parse(part("epoch"), part("offset")).unwrap_or(Position {
+                    epoch: "".into(),
+                    offset: Offset::ZERO,
+                })
+            });
+            Ok(Request::Join {
+                nick: nick.to_owned(),
+                since,
+            })
         }
         Some("say") => {
             let text = field("text").ok_or("say needs a text")?;
@@ -72,106 +86,118 @@ pub(crate) fn error(text: &str) -> Message {
     Message::text(json!({"type": "error", "text": text}).to_string())
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+/// What the hub stores for `nick` saying `text`: `{"nick","text"}`; the
+/// type, time and offset are added by every node as it sends it.
+pub(crate) fn said(nick: &str, text: &str) -> Bytes {
+    Bytes::from(json!({"nick": nick, "text": text}).to_string())
 }
 
-impl Room {
-    /// An empty room whose members' queues hold `queue` messages and
-    /// `queue_bytes` bytes.
-    pub(crate) fn new(queue: usize, queue_bytes: usize) -> Room {
-        Room {
-            hub: Hub::new(queue, queue_bytes),
-            history: VecDeque::with_capacity(HISTORY),
-            online: Vec::new(),
-        }
-    }
-
-    /// `nick` joins: its inbox, with the welcome first in it; the others
-    /// are told.
-    pub(crate) fn join(&mut self, nick: &str) -> Inbox {
-        let inbox = self.hub.join();
-        self.online.push((inbox.id, nick.to_owned()));
-        let online: Vec<&str> = self.online.iter().map(|(_, n)| n.as_str()).collect();
-        let welcome = json!({
-            "type": "welcome",
-            "nick": nick,
-            "history": self.history,
-            "online": online,
-        });
-        // A new queue has room for its first message.
-        let _ = self
-            .hub
-            .publish_to(inbox.id, &Message::text(welcome.to_string()));
-        let notice = json!({"type": "join", "nick": nick, "time": now_ms()});
-        self.publish(&notice, Some(inbox.id));
-        inbox
-    }
-
-    /// Member `id` says `text`: everyone gets it, the sender too.
-    pub(crate) fn say(&mut self, id: MemberId, text: &str) {
-        let Some(nick) = self.nick(id) else {
-            return;
+/// How the chat's entries go out: `{"type":"message","time","offset",
+/// "nick","text"}`, `{"type":"join"|"leave","nick","time","offset"}`.
+/// Framed once per node, whatever the number of members.
+pub(crate) fn framer() -> Framer {
+    Arc::new(|entry: &Entry| {
+        let json = match entry.kind {
+            Kind::Text => {
+                // `{"nick":..,"text":..}` as stored, its fields after ours.
+                let stored = std::str::from_utf8(&entry.payload).ok()?;
+                let fields = stored.strip_prefix('{')?;
+                format!(
+                    r#"{{"type":"message","time":{},"offset":"{}",{fields}"#,
+                    entry.time_ms(),
+                    entry.offset
+                )
+            }
+            Kind::Joined | Kind::Left => json!({
+                "type": if entry.kind == Kind::Joined { "join" } else { "leave" },
+                "nick": String::from_utf8_lossy(&entry.payload),
+                "time": entry.time_ms(),
+                "offset": entry.offset.to_string(),
+            })
+            .to_string(),
+            Kind::Binary => return None,
         };
-        let message = json!({"type": "message", "nick": nick, "text": text, "time": now_ms()});
-        if self.history.len() == HISTORY {
-            self.history.pop_front();
-        }
-        self.history.push_back(message.clone());
-        self.publish(&message, None);
-    }
+        Some(Message::Prepared(PreparedMessage::text(json)))
+    })
+}
 
-    /// Member `id` left (or was removed): the others are told.
-    pub(crate) fn leave(&mut self, id: MemberId) {
-        self.hub.leave(id);
-        if let Some(nick) = self.nick(id) {
-            self.online.retain(|(member, _)| *member != id);
-            let notice = json!({"type": "leave", "nick": nick, "time": now_ms()});
-            self.publish(&notice, None);
-        }
+/// The JSON text of a framed item.
+fn item(delivery: &Delivery) -> Option<&str> {
+    match &delivery.message {
+        Message::Prepared(prepared) => std::str::from_utf8(prepared.payload()).ok(),
+        Message::Text(text) => Some(text),
+        _ => None,
     }
+}
 
-    fn nick(&self, id: MemberId) -> Option<String> {
-        self.online
-            .iter()
-            .find(|(member, _)| *member == id)
-            .map(|(_, nick)| nick.clone())
-    }
-
-    /// Sends `value` to the members but `except`; those too slow to take
-    /// it are gone, and their leaving is told in turn.
-    fn publish(&mut self, value: &Value, except: Option<MemberId>) {
-        let removed = self.hub.publish(&Message::text(value.to_string()), except);
-        for id in removed {
-            self.leave(id);
-        }
-    }
+/// The welcome: `{"type":"welcome","nick","node","epoch","recovered",
+/// "online","history"}`; `recovered` is `null` when the client did not ask
+/// to resume.
+pub(crate) fn welcome(
+    nick: &str,
+    node: &str,
+    epoch: &str,
+    recovery: Recovery,
+    history: &[Delivery],
+    online: &[String],
+) -> Message {
+    let recovered = match recovery {
+        Recovery::Recovered => json!(true),
+        Recovery::NotRecovered => json!(false),
+        Recovery::NotAsked => Value::Null,
+    };
+    let head = json!({
+        "type": "welcome",
+        "nick": nick,
+        "node": node,
+        "epoch": epoch,
+        "recovered": recovered,
+        "online": online,
+    })
+    .to_string();
+    let items: Vec<&str> = history.iter().filter_map(item).collect();
+    // The items are JSON already (framed once for everyone): spliced in.
+    let mut text =
+        String::with_capacity(head.len() + items.iter().map(|i| i.len() + 1).sum::<usize>() + 16);
+    text.push_str(&head[..head.len() - 1]);
+    text.push_str(r#","history":["#);
+    text.push_str(&items.join(","));
+    text.push_str("]}");
+    Message::text(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::hub::DEFAULT_QUEUE_BYTES;
-    use weft_tokio::weft_proto::MessageKind;
+    use weft_hub::{Hub, HubOptions, Since};
 
-    fn next(inbox: &mut Inbox) -> Value {
-        match inbox.try_recv().unwrap() {
-            Message::Text(text) => serde_json::from_str(&text).unwrap(),
-            Message::Prepared(p) if p.kind() == MessageKind::Text => {
-                serde_json::from_slice(p.payload()).unwrap()
-            }
-            other => panic!("{other:?}"),
-        }
+    fn json_of(delivery: &Delivery) -> Value {
+        serde_json::from_str(item(delivery).unwrap()).unwrap()
     }
 
     #[test]
     fn requests_are_checked() {
         assert_eq!(
             parse(r#"{"type":"join","nick":" ada "}"#),
-            Ok(Request::Join("ada".into()))
+            Ok(Request::Join {
+                nick: "ada".into(),
+                since: None
+            })
         );
+        assert_eq!(
+            parse(r#"{"type":"join","nick":"ada","since":{"epoch":"e1","offset":"5-2"}}"#),
+            Ok(Request::Join {
+                nick: "ada".into(),
+                since: Some(Position::parse("e1", "5-2").unwrap())
+            })
+        );
+        let Ok(Request::Join {
+            since: Some(bad), ..
+        }) = parse(r#"{"type":"join","nick":"ada","since":{"offset":"x"}}"#)
+        else {
+            panic!()
+        };
+        assert_eq!(&*bad.epoch, "");
         assert_eq!(
             parse(r#"{"type":"say","text":"é"}"#),
             Ok(Request::Say("é".into()))
@@ -183,50 +209,40 @@ mod tests {
         assert!(parse(r#"{"type":"shout"}"#).is_err());
     }
 
-    #[test]
-    fn a_newcomer_sees_the_last_hundred_messages_then_everything_after() {
-        let mut room = Room::new(1000, DEFAULT_QUEUE_BYTES);
-        let mut ada = room.join("ada");
-        assert_eq!(next(&mut ada)["online"], json!(["ada"]));
-        for i in 0..105 {
-            room.say(ada.id, &i.to_string());
-        }
-        let mut bob = room.join("bob");
-        let welcome = next(&mut bob);
+    #[tokio::test]
+    async fn items_carry_type_time_and_offset_and_the_welcome_splices_them() {
+        let hub = Hub::new(HubOptions::new().framer(framer()));
+        let watcher = hub.subscribe(TOPIC, Since::Now).await.unwrap();
+        watcher.join_presence(Bytes::from("bob")).await.unwrap();
+        let p = hub
+            .publish(TOPIC, Kind::Text, said("ada", "say \"hi\""))
+            .await
+            .unwrap();
+        let mut newcomer = hub.subscribe(TOPIC, Since::Recent(HISTORY)).await.unwrap();
+        let history = newcomer.take_history();
+        let items: Vec<Value> = history.iter().map(json_of).collect();
+        assert_eq!(items[0]["type"], "join");
+        assert_eq!(items[0]["nick"], "bob");
+        assert_eq!(items[1]["type"], "message");
+        assert_eq!(items[1]["text"], "say \"hi\"");
+        assert_eq!(items[1]["nick"], "ada");
+        assert_eq!(items[1]["offset"], p.offset.to_string());
+        assert_eq!(items[1]["time"], p.offset.ms);
+        let Message::Text(text) = welcome(
+            "ada",
+            hub.node(),
+            newcomer.epoch(),
+            Recovery::NotRecovered,
+            &history,
+            &["bob".into(), "ada".into()],
+        ) else {
+            panic!()
+        };
+        let welcome: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(welcome["type"], "welcome");
-        let history = welcome["history"].as_array().unwrap();
-        assert_eq!(history.len(), HISTORY);
-        assert_eq!(history[0]["text"], "5");
-        assert_eq!(history[99]["text"], "104");
-        assert_eq!(welcome["online"], json!(["ada", "bob"]));
-        for i in 0..105 {
-            assert_eq!(next(&mut ada)["text"], i.to_string());
-        }
-        assert_eq!(next(&mut ada)["type"], "join");
-        room.say(bob.id, "hi");
-        assert_eq!(next(&mut ada)["nick"], "bob");
-        assert_eq!(next(&mut bob)["text"], "hi");
-        room.leave(bob.id);
-        let notice = next(&mut ada);
-        assert_eq!(
-            (&notice["type"], &notice["nick"]),
-            (&json!("leave"), &json!("bob"))
-        );
-    }
-
-    #[test]
-    fn a_member_too_slow_to_keep_up_leaves_and_the_others_are_told() {
-        let mut room = Room::new(3, DEFAULT_QUEUE_BYTES);
-        let mut ada = room.join("ada");
-        let slow = room.join("slow");
-        next(&mut ada); // welcome
-        next(&mut ada); // slow joined
-        for i in 0..3 {
-            room.say(ada.id, &i.to_string());
-            assert_eq!(next(&mut ada)["text"], i.to_string());
-        }
-        // The slow one's queue held its welcome and two messages.
-        assert!(slow.overflowed());
-        assert_eq!(next(&mut ada)["type"], "leave");
+        assert_eq!(welcome["recovered"], false);
+        assert_eq!(welcome["epoch"], &**newcomer.epoch());
+        assert_eq!(welcome["online"], json!(["bob", "ada"]));
+        assert_eq!(welcome["history"], Value::Array(items));
     }
 }

@@ -12,11 +12,19 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use weft_tokio::{Accept, CloseCode, CloseFrame, Message, Reject, WebSocketStream};
 
+use weft_hub::{Kind, Since, Subscription};
+
 use super::chat::{self, Request};
-use super::hub::{Inbox, TOO_SLOW};
 use super::request_head::{self, Head, Rewind};
 use super::site::CHAT_SOCKET;
 use super::{Mode, Settings};
+
+/// The close code of a member removed for not keeping up: 1013, try again
+/// later (a reconnecting client does).
+const TOO_SLOW: CloseCode = CloseCode::TRY_AGAIN_LATER;
+
+/// The hub topic of `--broadcast`.
+const BROADCAST_TOPIC: &str = "broadcast";
 
 /// How long a client may take over its TLS handshake or its request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -111,10 +119,16 @@ async fn upgrade<S>(
     let chat = matches!(settings.mode, Mode::Chat(_));
     // A broadcast client is a member from before its 101 is sent: once it
     // sees the upgrade succeed, it hears every message sent after.
-    let mut membership = None;
+    let membership = match &settings.mode {
+        Mode::Broadcast(hub) => Some(hub.subscribe(BROADCAST_TOPIC, Since::Now).await),
+        _ => None,
+    };
     let accepted = weft_tokio::accept_with(stream, settings.config.clone(), |request| {
         if full {
             return Err(Reject::new(503).body("too many connections; try again later\n"));
+        }
+        if let Some(Err(e)) = &membership {
+            return Err(Reject::new(503).body(format!("the broadcast is unavailable: {e}\n")));
         }
         if let Some(origin) = request.origin() {
             if !settings.origin_policy.allows(origin, request.host()) {
@@ -126,69 +140,73 @@ async fn upgrade<S>(
                 Reject::new(404).body(format!("the chat's WebSocket is at {CHAT_SOCKET}\n"))
             );
         }
-        if let Mode::Broadcast(hub) = &settings.mode {
-            membership = Some(lock(hub).join());
-        }
         Ok(Accept::new())
     })
     .await;
-    let mut ws = match accepted {
-        Ok(ws) => ws,
-        Err(_) => {
-            if let (Mode::Broadcast(hub), Some(inbox)) = (&settings.mode, membership) {
-                lock(hub).leave(inbox.id);
-            }
-            return;
-        }
+    let Ok(mut ws) = accepted else {
+        return;
     };
     ws.record_peer(peer);
     match &settings.mode {
         Mode::Echo => echo(ws, stopping).await,
-        Mode::Broadcast(hub) => {
-            let Some(inbox) = membership else {
+        Mode::Broadcast(_) => {
+            let Some(Ok(mut subscription)) = membership else {
                 return;
             };
-            let id = inbox.id;
-            member(&mut ws, inbox, stopping, |message| {
-                if message.is_data() {
-                    lock(hub).publish(&message, Some(id));
-                }
-                None
-            })
-            .await;
-            lock(hub).leave(id);
+            member(&mut ws, &mut subscription, None, stopping, Role::Broadcast).await;
+            subscription.leave().await;
         }
-        Mode::Chat(room) => {
-            let Some(nick) = chat_join(&mut ws, stopping.clone()).await else {
+        Mode::Chat(hub) => {
+            let Some((nick, since)) = chat_join(&mut ws, stopping.clone()).await else {
                 return;
             };
-            let inbox = lock(room).join(&nick);
-            let id = inbox.id;
-            member(&mut ws, inbox, stopping, |message| match message {
-                Message::Text(text) => match chat::parse(&text) {
-                    Ok(Request::Say(text)) => {
-                        lock(room).say(id, &text);
-                        None
-                    }
-                    Ok(Request::Join(_)) => Some(chat::error("already joined")),
-                    Err(e) => Some(chat::error(&e)),
+            let since = match since {
+                Some(from) => Since::Resume {
+                    from,
+                    else_recent: chat::HISTORY,
                 },
-                Message::Binary(_) => Some(chat::error("the chat speaks JSON text messages")),
-                _ => None,
-            })
-            .await;
-            lock(room).leave(id);
+                None => Since::Recent(chat::HISTORY),
+            };
+            let mut subscription = match hub.subscribe(chat::TOPIC, since).await {
+                Ok(subscription) => subscription,
+                Err(e) => {
+                    let reason = format!("the chat is unavailable: {e}");
+                    let reason: String = reason.chars().take(100).collect();
+                    return close(&mut ws, CloseFrame::new(CloseCode::TRY_AGAIN_LATER, reason))
+                        .await;
+                }
+            };
+            let mut online: Vec<String> = match hub.presence(chat::TOPIC).await {
+                Ok(online) => online
+                    .iter()
+                    .map(|nick| String::from_utf8_lossy(nick).into_owned())
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            online.push(nick.clone());
+            let history = subscription.take_history();
+            let epoch = subscription.epoch().clone();
+            let welcome = chat::welcome(
+                &nick,
+                hub.node(),
+                &epoch,
+                subscription.recovery(),
+                &history,
+                &online,
+            );
+            drop(history);
+            if !send(&mut ws, welcome).await {
+                return subscription.leave().await;
+            }
+            if let Err(e) = subscription.join_presence(nick.clone().into()).await {
+                tracing::warn!(error = %e, "a chat member could not join the presence");
+            }
+            let role = Role::Chat { nick: &nick };
+            member(&mut ws, &mut subscription, Some(epoch), stopping, role).await;
+            subscription.leave().await;
         }
     }
     drop(permit);
-}
-
-/// A lock whose holder cannot have panicked halfway (nothing done under
-/// it panics), taken even if poisoned.
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// `--echo`: every data message back to its sender.
@@ -212,23 +230,71 @@ async fn echo<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-/// A member of a hub: its messages go to `on_message` (whose answer, if
-/// any, goes back to it alone), its inbox's messages go out to it, until
-/// it leaves, the server stops or it is too slow.
-async fn member<S, F>(
+/// What a member's messages are.
+enum Role<'a> {
+    /// Each goes to every other client.
+    Broadcast,
+    /// Chat requests of `nick`.
+    Chat { nick: &'a str },
+}
+
+impl Role<'_> {
+    /// Does what a member's `message` asks; the answer, if any, is for it
+    /// alone.
+    async fn handle(&self, subscription: &Subscription, message: Message) -> Option<Message> {
+        match self {
+            Role::Broadcast => {
+                let (kind, payload) = match message {
+                    Message::Text(text) => (Kind::Text, text.into()),
+                    Message::Binary(data) => (Kind::Binary, data),
+                    _ => return None,
+                };
+                // At most once: a message the backplane did not take is
+                // dropped (the sender's connection goes on).
+                if let Err(e) = subscription.publish(kind, payload, false).await {
+                    tracing::warn!(error = %e, "a broadcast message was not published");
+                }
+                None
+            }
+            Role::Chat { nick } => match message {
+                Message::Text(text) => match chat::parse(&text) {
+                    Ok(Request::Say(text)) => {
+                        let said = chat::said(nick, &text);
+                        match subscription.publish(Kind::Text, said, true).await {
+                            Ok(_) => None,
+                            Err(e) => Some(chat::error(&format!("not sent: {e}: {text}"))),
+                        }
+                    }
+                    Ok(Request::Join { .. }) => Some(chat::error("already joined")),
+                    Err(e) => Some(chat::error(&e)),
+                },
+                Message::Binary(_) => Some(chat::error("the chat speaks JSON text messages")),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// A member of a hub topic: its messages go to `role` (whose
+/// answer, if any, goes back to it alone), the topic's messages go out to
+/// it, until it leaves, the server stops or it is too slow. With `epoch`,
+/// a message of another epoch (the history was lost: Redis restarted
+/// without persistence) closes it with 1012, so that its client comes back
+/// and learns it did not recover.
+async fn member<S>(
     ws: &mut WebSocketStream<S>,
-    mut inbox: Inbox,
+    subscription: &mut Subscription,
+    epoch: Option<weft_hub::Epoch>,
     mut stopping: watch::Receiver<bool>,
-    mut on_message: F,
+    role: Role<'_>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
-    F: FnMut(Message) -> Option<Message>,
 {
     loop {
         tokio::select! {
             message = ws.next() => match message {
                 Some(Ok(message)) => {
-                    if let Some(answer) = on_message(message) {
+                    if let Some(answer) = role.handle(subscription, message).await {
                         if !send(ws, answer).await {
                             return;
                         }
@@ -236,23 +302,23 @@ async fn member<S, F>(
                 }
                 Some(Err(_)) | None => return,
             },
-            queued = inbox.recv() => match queued {
-                Some(message) => {
-                    if !send(ws, message).await {
+            queued = subscription.recv() => match queued {
+                Some(delivery) => {
+                    if epoch.as_ref().is_some_and(|epoch| *epoch != delivery.entry.epoch) {
+                        let frame = CloseFrame::new(CloseCode::SERVICE_RESTART, "the history was reset");
+                        return close(ws, frame).await;
+                    }
+                    if !send(ws, delivery.message).await {
                         return;
                     }
                 }
                 // Removed from the hub with its queue full, and what the
                 // queue held is sent.
                 None => {
-                    let frame = if inbox.overflowed() {
-                        let queued = inbox.capacity();
-                        let reason = format!("too slow: its queue (at most {queued} messages, {} MiB) is full", inbox.max_bytes() >> 20);
-                        CloseFrame::new(TOO_SLOW, reason)
-                    } else {
-                        CloseFrame::new(CloseCode::GOING_AWAY, "removed")
-                    };
-                    return close(ws, frame).await;
+                    let queued = subscription.queue_capacity();
+                    let max_bytes = subscription.queue_bytes();
+                    let reason = format!("too slow: its queue (at most {queued} messages, {} MiB) is full", max_bytes >> 20);
+                    return close(ws, CloseFrame::new(TOO_SLOW, reason)).await;
                 }
             },
             _ = stopping.changed() => {
@@ -263,18 +329,18 @@ async fn member<S, F>(
     }
 }
 
-/// A chat client until it has joined: its nickname, or `None` if it left
-/// first or the server stopped.
+/// A chat client until it has joined: its nickname and the position it
+/// resumes from, or `None` if it left first or the server stopped.
 async fn chat_join<S: AsyncRead + AsyncWrite + Unpin>(
     ws: &mut WebSocketStream<S>,
     mut stopping: watch::Receiver<bool>,
-) -> Option<String> {
+) -> Option<(String, Option<weft_hub::Position>)> {
     loop {
         tokio::select! {
             message = ws.next() => {
                 let answer = match message? {
                     Ok(Message::Text(text)) => match chat::parse(&text) {
-                        Ok(Request::Join(nick)) => return Some(nick),
+                        Ok(Request::Join { nick, since }) => return Some((nick, since)),
                         Ok(Request::Say(_)) => chat::error("join first: {\"type\":\"join\",\"nick\":..}"),
                         Err(e) => chat::error(&e),
                     },

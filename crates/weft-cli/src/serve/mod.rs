@@ -5,14 +5,13 @@
 
 mod chat;
 mod connection;
-mod hub;
 mod request_head;
 mod site;
 mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -21,9 +20,8 @@ use tokio::task::JoinSet;
 use weft_tokio::{Config, OriginPolicy};
 
 use crate::exit::Exit;
-use chat::Room;
-use hub::Hub;
 use site::Site;
+use weft_hub::{Hub, HubOptions};
 
 /// `weft serve`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -72,8 +70,24 @@ pub(crate) struct ServeArgs {
     /// With --broadcast or --chat: the messages queued for one client
     /// before it counts as too slow and is closed with 1013 (its queue also
     /// holds at most 16 MiB, or one message of the largest size).
-    #[arg(long, value_name = "N", default_value_t = hub::DEFAULT_QUEUE)]
+    #[arg(long, value_name = "N", default_value_t = weft_hub::DEFAULT_QUEUE)]
     send_queue: usize,
+    /// With --broadcast or --chat: share the clients' messages with every
+    /// node using the same Redis (redis://HOST:PORT/DB), through one Redis
+    /// stream per topic; nodes behind a load balancer form one service.
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
+    /// With --chat: the messages the history keeps, for newcomers and for
+    /// clients resuming after a disconnection.
+    #[arg(long, value_name = "N", default_value_t = weft_hub::DEFAULT_HISTORY_LEN)]
+    history_len: usize,
+    /// With --chat: how long the history keeps a message, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = weft_hub::DEFAULT_HISTORY_AGE.as_secs())]
+    history_age: u64,
+    /// With --redis: how long a node's clients stay in the presence after
+    /// its last heartbeat (one every third of it), in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = weft_hub::DEFAULT_NODE_TTL.as_secs())]
+    node_ttl: u64,
     /// Do not accept permessage-deflate.
     #[arg(long)]
     no_deflate: bool,
@@ -83,10 +97,10 @@ pub(crate) struct ServeArgs {
 pub(crate) enum Mode {
     /// Sends each back.
     Echo,
-    /// Sends each to every other client.
-    Broadcast(Mutex<Hub>),
+    /// Sends each to every other client, of every node.
+    Broadcast(Hub),
     /// The chat room.
-    Chat(Mutex<Room>),
+    Chat(Hub),
 }
 
 /// What every connection's task needs.
@@ -141,11 +155,44 @@ pub(crate) async fn run(args: ServeArgs) -> Exit {
     if let Some(max) = max_message {
         config = config.max_message_size(max).max_frame_size(max);
     }
-    let queue_bytes = hub::DEFAULT_QUEUE_BYTES.max(max_message.unwrap_or(0));
+    let queue_bytes = weft_hub::DEFAULT_QUEUE_BYTES.max(max_message.unwrap_or(0));
+    if args.redis.is_some() && !(args.chat || args.broadcast) {
+        eprintln!("weft: --redis shares the messages of --chat or --broadcast; give one of them");
+        return Exit::Usage;
+    }
+    let mut options = HubOptions::new()
+        .queue(args.send_queue)
+        .queue_bytes(queue_bytes)
+        .history_len(args.history_len)
+        .history_age(Duration::from_secs(args.history_age))
+        .node_ttl(Duration::from_secs(args.node_ttl));
+    if args.chat {
+        options = options.framer(chat::framer());
+    }
+    let hub = match &args.redis {
+        None => Hub::new(options),
+        Some(url) => match Hub::redis(url, options).await {
+            Ok(hub) => {
+                eprintln!(
+                    "weft: node {} shares its clients' messages through Redis at {url}",
+                    hub.node()
+                );
+                hub
+            }
+            Err(e) => {
+                eprintln!("weft: {e}");
+                return match e.kind() {
+                    weft_hub::ErrorKind::Config => Exit::Usage,
+                    weft_hub::ErrorKind::Unavailable => Exit::Connect,
+                    _ => Exit::Other,
+                };
+            }
+        },
+    };
     let mode = if args.chat {
-        Mode::Chat(Mutex::new(Room::new(args.send_queue, queue_bytes)))
+        Mode::Chat(hub)
     } else if args.broadcast {
-        Mode::Broadcast(Mutex::new(Hub::new(args.send_queue, queue_bytes)))
+        Mode::Broadcast(hub)
     } else {
         Mode::Echo
     };
