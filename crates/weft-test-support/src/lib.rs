@@ -12,7 +12,10 @@
 //!   blocking and tokio tests alike: cuts, resets, stalls, delays and
 //!   split writes between a client and a real server;
 //! - real proxies ([`real_proxy`]): tinyproxy and microsocks started for
-//!   a test, and a proxy that never answers.
+//!   a test, and a proxy that never answers;
+//! - real services for the hub's tests ([`real_redis`], [`real_nginx`]):
+//!   Redis, stopped and restarted as a test says, and nginx as a WebSocket
+//!   reverse proxy in front of several servers.
 //!
 //! It depends on weft-proto and on neither adapter, so each adapter can use
 //! it in its own tests without linking a second copy of itself.
@@ -23,7 +26,9 @@ pub mod cert;
 pub mod fault_proxy;
 pub mod one_shot;
 pub mod raw;
+pub mod real_nginx;
 pub mod real_proxy;
+pub mod real_redis;
 
 pub use cert::{test_cert, TestCert};
 pub use fault_proxy::FaultProxy;

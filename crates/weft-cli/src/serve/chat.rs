@@ -130,13 +130,15 @@ fn item(delivery: &Delivery) -> Option<&str> {
     }
 }
 
-/// The welcome: `{"type":"welcome","nick","node","epoch","recovered",
-/// "online","history"}`; `recovered` is `null` when the client did not ask
-/// to resume.
+/// The welcome: `{"type":"welcome","nick","node","epoch","offset",
+/// "recovered","online","history"}`. `offset` is the newest of the room
+/// when the welcome was made: a client that comes back resumes from it,
+/// or from a newer item's. `recovered` is `null` when the client did not
+/// ask to resume.
 pub(crate) fn welcome(
     nick: &str,
     node: &str,
-    epoch: &str,
+    position: &Position,
     recovery: Recovery,
     history: &[Delivery],
     online: &[String],
@@ -150,7 +152,8 @@ pub(crate) fn welcome(
         "type": "welcome",
         "nick": nick,
         "node": node,
-        "epoch": epoch,
+        "epoch": &*position.epoch,
+        "offset": position.offset.to_string(),
         "recovered": recovered,
         "online": online,
     })
@@ -231,7 +234,7 @@ mod tests {
         let Message::Text(text) = welcome(
             "ada",
             hub.node(),
-            newcomer.epoch(),
+            &newcomer.position(),
             Recovery::NotRecovered,
             &history,
             &["bob".into(), "ada".into()],
@@ -242,6 +245,7 @@ mod tests {
         assert_eq!(welcome["type"], "welcome");
         assert_eq!(welcome["recovered"], false);
         assert_eq!(welcome["epoch"], &**newcomer.epoch());
+        assert_eq!(welcome["offset"], p.offset.to_string());
         assert_eq!(welcome["online"], json!(["bob", "ada"]));
         assert_eq!(welcome["history"], Value::Array(items));
     }

@@ -185,11 +185,12 @@ async fn upgrade<S>(
             };
             online.push(nick.clone());
             let history = subscription.take_history();
-            let epoch = subscription.epoch().clone();
+            let position = subscription.position();
+            let epoch = position.epoch.clone();
             let welcome = chat::welcome(
                 &nick,
                 hub.node(),
-                &epoch,
+                &position,
                 subscription.recovery(),
                 &history,
                 &online,

@@ -41,9 +41,10 @@ return {id, epoch}
 ///
 /// Returns `{epoch, last id, recovered (1, 0, or 2 when not asked),
 /// entries}`. A resume recovers when the epoch is the topic's, the offset
-/// is not past the last id, and nothing after it was dropped: the entry
-/// at the offset is still there, or every entry ever deleted is at or
-/// before it (`max-deleted-entry-id`, Redis 7.0).
+/// is not past the last id, and nothing after it can have been dropped:
+/// the entry at the offset is still there (trimming removes the oldest
+/// first), or the offset is `0-0` and no entry was ever trimmed
+/// (`entries-added` equals `length`, Redis 7.0).
 pub(super) const SUBSCRIBE: &str = r"
 local function parse(id)
   local ms, seq = string.match(id, '^(%d+)-(%d+)$')
@@ -76,13 +77,17 @@ if mode == 'recent' then return {epoch, last, 2, recent(tonumber(ARGV[4]))} end
 local from = ARGV[6]
 if ARGV[5] == epoch and le(from, last) then
   local kept = from == last or #redis.call('XRANGE', KEYS[1], from, from) > 0
-  if not kept then
+  if not kept and from == '0-0' then
+    -- Before the first entry: recovered if none was ever trimmed.
     local ok, info = pcall(redis.call, 'XINFO', 'STREAM', KEYS[1])
     if ok then
+      local length, added
       for i = 1, #info, 2 do
-        if info[i] == 'max-deleted-entry-id' then kept = le(info[i + 1], from) end
+        if info[i] == 'length' then length = info[i + 1] end
+        if info[i] == 'entries-added' then added = info[i + 1] end
       end
-    elseif from == '0-0' then
+      kept = length ~= nil and length == added
+    else
       kept = true
     end
   end
