@@ -326,32 +326,33 @@ async fn a_killed_nodes_clients_come_back_through_nginx_and_miss_nothing() {
     // what it missed, once and in order; so does the other.
     follow(&mut cut.0, &cut.1, |s| texts(&s.items).len() >= 25).await;
     follow(&mut talker.0, &talker.1, |s| texts(&s.items).len() >= 25).await;
-    let cut_seen = cut.1.lock().unwrap();
-    let talker_seen = talker.1.lock().unwrap();
-    assert_eq!(cut_seen.welcomes.len(), 2);
-    let back = cut_seen.welcomes.last().unwrap();
-    assert_eq!(back["recovered"], true, "{back}");
-    assert_ne!(back["node"], b_node);
-    let expected: Vec<String> = (0..5)
-        .map(|i| format!("before {i}"))
-        .chain((0..20).map(|i| format!("while away {i}")))
-        .collect();
-    assert_eq!(texts(&cut_seen.items), expected);
-    let messages = |s: &Seen| -> Vec<Value> {
-        s.items
-            .iter()
-            .filter(|i| i["type"] == "message")
-            .cloned()
-            .collect()
+    let cut_nick = {
+        let cut_seen = cut.1.lock().unwrap();
+        let talker_seen = talker.1.lock().unwrap();
+        assert_eq!(cut_seen.welcomes.len(), 2);
+        let back = cut_seen.welcomes.last().unwrap();
+        assert_eq!(back["recovered"], true, "{back}");
+        assert_ne!(back["node"], b_node);
+        let expected: Vec<String> = (0..5)
+            .map(|i| format!("before {i}"))
+            .chain((0..20).map(|i| format!("while away {i}")))
+            .collect();
+        assert_eq!(texts(&cut_seen.items), expected);
+        let messages = |s: &Seen| -> Vec<Value> {
+            s.items
+                .iter()
+                .filter(|i| i["type"] == "message")
+                .cloned()
+                .collect()
+        };
+        assert_eq!(
+            offsets(&messages(&cut_seen)),
+            offsets(&messages(&talker_seen))
+        );
+        let unique: HashSet<String> = offsets(&cut_seen.items).into_iter().collect();
+        assert_eq!(unique.len(), cut_seen.items.len(), "an item twice");
+        back["nick"].as_str().unwrap().to_owned()
     };
-    assert_eq!(
-        offsets(&messages(&cut_seen)),
-        offsets(&messages(&talker_seen))
-    );
-    let unique: HashSet<String> = offsets(&cut_seen.items).into_iter().collect();
-    assert_eq!(unique.len(), cut_seen.items.len(), "an item twice");
-    let cut_nick = back["nick"].as_str().unwrap().to_owned();
-    drop((cut_seen, talker_seen));
     // The dead node's member of cut_nick leaves the presence within the
     // node TTL (2 s) and a heartbeat: everyone is told, and it is listed
     // once (for its new connection).

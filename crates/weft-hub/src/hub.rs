@@ -61,7 +61,7 @@ pub(crate) struct State {
 pub(crate) enum Backplane {
     Local,
     #[cfg(feature = "redis")]
-    Redis(crate::redis::Redis),
+    Redis(Box<crate::redis::Redis>),
 }
 
 /// The wall clock in milliseconds since the Unix epoch.

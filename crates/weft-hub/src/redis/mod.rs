@@ -78,7 +78,7 @@ impl Hub {
                 node: new_epoch(),
                 options,
                 state: Mutex::new(State::default()),
-                backplane: Backplane::Redis(Redis {
+                backplane: Backplane::Redis(Box::new(Redis {
                     client,
                     commands,
                     publish: Script::new(scripts::PUBLISH),
@@ -86,7 +86,7 @@ impl Hub {
                     reader_id: AtomicI64::new(0),
                     topics_changed: Notify::new(),
                     last_error: Mutex::new(None),
-                }),
+                })),
             }),
         };
         heartbeat::beat(&hub).await?;
