@@ -2,10 +2,13 @@
 //! against a broadcast server (`broadcast_*` examples), on one thread.
 //!
 //! ```sh
-//! broadcast_load [--port P] [--clients N] [--messages M] [--size S] [--window W]
+//! broadcast_load [--port P | --ports P1,P2,..] [--clients N] [--messages M] [--size S] [--window W]
 //! ```
 //!
-//! The subscribers connect first; then the publisher sends M binary
+//! With `--ports`, the subscribers are spread over several servers in turn
+//! (nodes sharing a backplane, `weft serve --broadcast --redis`) and the
+//! publisher writes to the first: `fanout` then includes the trip through
+//! the backplane. The subscribers connect first; then the publisher sends M binary
 //! messages of S bytes, keeping at most W of them not yet received by every
 //! subscriber. Each subscriber only counts the bytes it reads (every frame
 //! is the same length; the first frame's header is checked), so the
@@ -42,7 +45,7 @@ const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const MASK: [u8; 4] = [0x12, 0x34, 0x56, 0x78];
 
 struct Args {
-    port: u16,
+    ports: Vec<u16>,
     clients: usize,
     messages: usize,
     size: usize,
@@ -51,7 +54,7 @@ struct Args {
 
 fn args() -> Result<Args, String> {
     let mut a = Args {
-        port: 9001,
+        ports: vec![9001],
         clients: 10_000,
         messages: 200,
         size: 16,
@@ -60,11 +63,18 @@ fn args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        if flag == "--ports" {
+            a.ports = value
+                .split(',')
+                .map(|p| p.parse().map_err(|_| format!("--ports: not a port: {p}")))
+                .collect::<Result<_, _>>()?;
+            continue;
+        }
         let n: usize = value
             .parse()
             .map_err(|_| format!("{flag}: not a number: {value}"))?;
         match flag.as_str() {
-            "--port" => a.port = u16::try_from(n).map_err(|_| "--port: too large")?,
+            "--port" => a.ports = vec![u16::try_from(n).map_err(|_| "--port: too large")?],
             "--clients" => a.clients = n.max(1),
             "--messages" => a.messages = n.max(1),
             "--size" => a.size = n,
@@ -213,7 +223,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 async fn run(a: Args) -> io::Result<()> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], a.port));
+    let addrs: Vec<SocketAddr> = a
+        .ports
+        .iter()
+        .map(|&port| SocketAddr::from(([127, 0, 0, 1], port)))
+        .collect();
     let expected = Rc::new(header(a.size, None));
     let frame_len = expected.len() + a.size;
     let tally = Rc::new(RefCell::new(Tally {
@@ -230,8 +244,8 @@ async fn run(a: Args) -> io::Result<()> {
     while opened < a.clients {
         let batch = (a.clients - opened).min(250);
         let mut tasks = Vec::new();
-        for _ in 0..batch {
-            tasks.push(tokio::task::spawn_local(open(addr)));
+        for i in opened..opened + batch {
+            tasks.push(tokio::task::spawn_local(open(addrs[i % addrs.len()])));
         }
         for task in tasks {
             let (tcp, leftover) = task.await.map_err(io::Error::other)??;
@@ -247,7 +261,7 @@ async fn run(a: Args) -> io::Result<()> {
         }
         opened += batch;
     }
-    let (mut publisher, _) = open(addr).await?;
+    let (mut publisher, _) = open(addrs[0]).await?;
     // Every server adds a member right after its 101; let the last settle.
     // The line tells a script that the server's CPU time from now on is
     // the broadcast's.
@@ -319,7 +333,7 @@ fn main() -> io::Result<()> {
     let a = match args() {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("{e}\nusage: broadcast_load [--port P] [--clients N] [--messages M] [--size S] [--window W]");
+            eprintln!("{e}\nusage: broadcast_load [--port P | --ports P1,P2] [--clients N] [--messages M] [--size S] [--window W]");
             std::process::exit(2);
         }
     };
