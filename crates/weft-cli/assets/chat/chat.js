@@ -1,28 +1,60 @@
-// Weft chat: a browser client that reconnects by itself.
+// Weft chat: a browser client that reconnects by itself and recovers what
+// it missed.
 //
 // One WebSocket at /ws carries JSON text messages:
-//   to the server    {"type":"join","nick":"ada"}   first, after every (re)connection
+//   to the server    {"type":"join","nick":"ada"}   first, on the first connection
+//                    {"type":"join","nick":"ada","since":{"epoch","offset"}}   first, on a reconnection
 //                    {"type":"say","text":"hello"}
-//   from the server  {"type":"welcome","nick","history":[{nick,text,time}],"online":[nick]}
-//                    {"type":"message","nick","text","time"}   every message, our own too
-//                    {"type":"join","nick","time"}, {"type":"leave","nick","time"}
+//   from the server  {"type":"welcome","nick","node","epoch","recovered","history":[item],"online":[nick]}
+//                    items: {"type":"message","nick","text","time","offset"}   every message, our own too
+//                           {"type":"join","nick","time","offset"}, {"type":"leave","nick","time","offset"}
 //                    {"type":"error","text"}
 //
-// Reconnection: when the connection drops, the page waits and tries again,
-// with exponential backoff (0.5 s, 1 s, 2 s, ... up to 10 s) and jitter, so
-// that many pages cut off together do not all come back at the same
-// instant. The delay starts again from 0.5 s once a connection has stayed
-// up for a while; a server that accepts and then drops at once is not
-// hammered. After each reconnection the page joins again with the same
-// nickname, and the welcome's history replaces the messages shown, so
-// nothing is shown twice (a "Reconnected" notice follows it).
+// `time` is milliseconds since the Unix epoch. `offset` is an opaque string
+// naming an item's place in the chat; offsets grow in the order the server
+// sends items. `epoch` names one life of the chat's history: it changes
+// when the history is reset (a server alone restarted, or the Redis the
+// nodes share lost its data), and offsets of one epoch mean nothing in
+// another. `node` names the server the page is connected to; a chat may be
+// served by several nodes behind one address.
+//
+// Reconnection: when the connection drops (or the server closes it, for
+// instance with 1012 because the history was reset), the page waits and
+// tries again, with exponential backoff (0.5 s, 1 s, 2 s, ... up to 10 s)
+// and jitter, so that many pages cut off together do not all come back at
+// the same instant. The delay starts again from 0.5 s once a connection has
+// stayed up for a while; a server that accepts and then drops at once is
+// not hammered.
+//
+// Recovery: the page remembers the epoch of the last welcome and the
+// offset of the last item it showed, and joins again with them as `since`.
+// The welcome's `recovered` then says what its history is:
+//   true   exactly the items after `since`, in order (maybe none): they are
+//          appended to what is shown, so nothing is lost and nothing is
+//          shown twice; a "Reconnected" notice follows them.
+//   false  the gap could not be filled (it is older than the history the
+//          server keeps, or the epoch changed): the history holds the most
+//          recent items and replaces what is shown, and a notice says that
+//          some messages may be missing.
+//   null   no `since` was sent (the first join, or a reconnection before
+//          any item was seen): the history, the most recent items, replaces
+//          what is shown.
+// The welcome's list of who is online replaces the page's; join and leave
+// items in a recovered history are shown as notices but do not change it.
+// Live join and leave items do.
 //
 // While disconnected the send form is disabled. What is being typed stays
 // in the box and can be sent once connected again. Nothing is queued: a
 // message is sent only on an open connection, and the server's echo of it
-// is the confirmation that it arrived (one sent just as the connection
-// drops may be lost; it is then missing from the history after the
-// reconnection).
+// is the confirmation that it arrived. One sent just as the connection
+// drops and the server took is recovered on the reconnection; one the
+// server could not pass on (with several nodes, when their Redis is down)
+// comes back as an error "not sent: ..." that quotes it, shown as an error
+// notice, so that it can be sent again.
+//
+// For tests, after each welcome <body> carries data-node (the node) and
+// data-recovered ("true", "false", or "" for null), and each item shown
+// from the server carries its offset in data-offset.
 //
 // User data is only ever inserted with textContent, never as HTML.
 
@@ -62,6 +94,8 @@ const chat = {
   countdownTimer: 0,
   stableTimer: 0,
   online: [],          // nicknames online; may repeat (one per connection)
+  epoch: null,         // the history's epoch, from the last welcome
+  offset: null,        // the offset of the last item shown from that epoch
   refocus: false,      // give the message box the focus when it is enabled again
 };
 
@@ -104,7 +138,7 @@ function connect() {
   chat.welcomed = false;
 
   socket.addEventListener('open', () => {
-    send({ type: 'join', nick: chat.nick });
+    send(joinRequest());
   });
 
   socket.addEventListener('message', (event) => {
@@ -127,6 +161,16 @@ function connect() {
     clearTimeout(chat.stableTimer);
     scheduleRetry();
   });
+}
+
+// The join: on a reconnection, with where the page is, so that the
+// server sends what was missed.
+function joinRequest() {
+  const request = { type: 'join', nick: chat.nick };
+  if (chat.everOpened && chat.epoch !== null && chat.offset !== null) {
+    request.since = { epoch: chat.epoch, offset: chat.offset };
+  }
+  return request;
 }
 
 function send(message) {
@@ -193,21 +237,36 @@ function handle(data) {
       clearTimeout(chat.stableTimer);
       chat.stableTimer = setTimeout(() => { chat.retries = 0; }, STABLE_AFTER_MS);
       setStatus('open');
-      showHistory(Array.isArray(data.history) ? data.history : []);
+      const history = Array.isArray(data.history) ? data.history : [];
+      const recovered = data.recovered === true || data.recovered === false ? data.recovered : null;
+      chat.epoch = typeof data.epoch === 'string' ? data.epoch : null;
+      if (recovered === true) {
+        // Exactly what was missed: after what is shown.
+        for (const item of history) addItem(chatItem(item));
+      } else {
+        chat.offset = null;
+        showHistory(history);
+      }
       setOnline(Array.isArray(data.online) ? data.online : []);
-      // The history has replaced what was shown; say why it may look different.
-      if (again) addItem(noticeItem('Reconnected', Date.now()), { force: true });
+      document.body.dataset.node = typeof data.node === 'string' ? data.node : '';
+      document.body.dataset.recovered = recovered === null ? '' : String(recovered);
+      if (recovered === false) {
+        addItem(noticeItem('Reconnected, but some messages may be missing: the history was reloaded',
+          Date.now(), 'warning'), { force: true });
+      } else if (again) {
+        addItem(noticeItem('Reconnected', Date.now()), { force: true });
+      }
       break;
     }
     case 'message':
-      addItem(messageItem(data), { force: data.nick === chat.nick });
+      addItem(chatItem(data), { force: data.nick === chat.nick });
       break;
     case 'join':
-      addItem(noticeItem(`${data.nick} joined`, data.time));
+      addItem(chatItem(data));
       setOnline([...chat.online, data.nick]);
       break;
     case 'leave': {
-      addItem(noticeItem(`${data.nick} left`, data.time));
+      addItem(chatItem(data));
       const i = chat.online.indexOf(data.nick);
       if (i >= 0) setOnline(chat.online.filter((_, j) => j !== i));
       break;
@@ -267,6 +326,25 @@ function noticeItem(text, time, kind) {
   return li;
 }
 
+// An item of the chat (a message, or someone joining or leaving), from a
+// welcome's history or live. Rendering it moves the page to its offset:
+// items are rendered in the order they are shown.
+function chatItem(item) {
+  let li;
+  if (item.type === 'join') {
+    li = noticeItem(`${item.nick} joined`, item.time);
+  } else if (item.type === 'leave') {
+    li = noticeItem(`${item.nick} left`, item.time);
+  } else {
+    li = messageItem(item);
+  }
+  if (typeof item.offset === 'string') {
+    li.dataset.offset = item.offset;
+    chat.offset = item.offset;
+  }
+  return li;
+}
+
 function isNearBottom() {
   const list = ui.messages;
   return list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_BOTTOM_PX;
@@ -285,7 +363,7 @@ function addItem(li, { force = false } = {}) {
 }
 
 function showHistory(history) {
-  ui.messages.replaceChildren(...history.map(messageItem));
+  ui.messages.replaceChildren(...history.map(chatItem));
   scrollToEnd();
 }
 
@@ -341,6 +419,8 @@ ui.nickForm.addEventListener('submit', (event) => {
   chat.nick = nick;
   chat.retries = 0;
   chat.everOpened = false;
+  chat.epoch = null;
+  chat.offset = null;
   showChat();
   connect();
 });
