@@ -5,7 +5,7 @@
 //   to the server    {"type":"join","nick":"ada"}   first, on the first connection
 //                    {"type":"join","nick":"ada","since":{"epoch","offset"}}   first, on a reconnection
 //                    {"type":"say","text":"hello"}
-//   from the server  {"type":"welcome","nick","node","epoch","recovered","history":[item],"online":[nick]}
+//   from the server  {"type":"welcome","nick","node","epoch","offset","recovered","history":[item],"online":[nick]}
 //                    items: {"type":"message","nick","text","time","offset"}   every message, our own too
 //                           {"type":"join","nick","time","offset"}, {"type":"leave","nick","time","offset"}
 //                    {"type":"error","text"}
@@ -36,9 +36,10 @@
 //          server keeps, or the epoch changed): the history holds the most
 //          recent items and replaces what is shown, and a notice says that
 //          some messages may be missing.
-//   null   no `since` was sent (the first join, or a reconnection before
-//          any item was seen): the history, the most recent items, replaces
-//          what is shown.
+//   null   no `since` was sent (the first join): the history, the most
+//          recent items, replaces what is shown.
+// The welcome's `offset` is the newest of the chat when it was made: the
+// page resumes from it (or a later item's) even when it showed no item.
 // The welcome's list of who is online replaces the page's; join and leave
 // items in a recovered history are shown as notices but do not change it.
 // Live join and leave items do.
@@ -247,6 +248,9 @@ function handle(data) {
         chat.offset = null;
         showHistory(history);
       }
+      // The newest offset of the chat when the welcome was made: where to
+      // resume from even if no item came with it (an empty room).
+      if (typeof data.offset === 'string') chat.offset = data.offset;
       setOnline(Array.isArray(data.online) ? data.online : []);
       document.body.dataset.node = typeof data.node === 'string' ? data.node : '';
       document.body.dataset.recovered = recovered === null ? '' : String(recovered);
