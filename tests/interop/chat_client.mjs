@@ -24,7 +24,9 @@ ws.on('message', (data) => {
   switch (event.type) {
     case 'welcome':
       console.log(`joined as ${event.nick}, online: ${event.online.join(', ')}`);
-      for (const old of event.history) console.log(`(earlier) ${old.nick}: ${old.text}`);
+      for (const old of event.history) {
+        if (old.type === 'message') console.log(`(earlier) ${old.nick}: ${old.text}`);
+      }
       ws.send(JSON.stringify({ type: 'say', text }));
       break;
     case 'message':

@@ -22,7 +22,8 @@ async def chat(url, nick):
             if event["type"] == "welcome":
                 print(f"joined as {event['nick']}, online: {', '.join(event['online'])}")
                 for old in event["history"]:
-                    print(f"(earlier) {old['nick']}: {old['text']}")
+                    if old["type"] == "message":
+                        print(f"(earlier) {old['nick']}: {old['text']}")
                 await ws.send(json.dumps({"type": "say", "text": text}))
             elif event["type"] == "message":
                 print(f"{event['nick']}: {event['text']}")

@@ -78,7 +78,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "URL")]
     redis: Option<String>,
     /// With --chat: the messages the history keeps, for newcomers and for
-    /// clients resuming after a disconnection.
+    /// clients resuming after a disconnection (with --redis, up to about
+    /// 100 more: Redis trims whole blocks of a stream).
     #[arg(long, value_name = "N", default_value_t = weft_hub::DEFAULT_HISTORY_LEN)]
     history_len: usize,
     /// With --chat: how long the history keeps a message, in seconds.
