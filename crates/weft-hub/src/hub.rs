@@ -56,7 +56,13 @@ pub(crate) struct Inner {
 pub(crate) struct State {
     pub(crate) topics: HashMap<Arc<str>, Topic>,
     next_member: MemberId,
+    /// Operations since topics were last tidied.
+    since_tidy: usize,
 }
+
+/// How many subscriptions and publishes go by between two tidyings of the
+/// in-process topics.
+const TIDY_EVERY: usize = 1024;
 
 pub(crate) enum Backplane {
     Local,
@@ -143,8 +149,10 @@ impl Hub {
             },
         };
         let (epoch, last) = (log.epoch.clone(), log.last);
-        let (outlet, inlet) = queue(options.queue, options.queue_bytes);
+        let (mut outlet, inlet) = queue(options.queue, options.queue_bytes);
+        outlet.seen = Some((epoch.clone(), last));
         topic.members.insert(id, outlet);
+        state.tidy(now_ms());
         drop(state);
         Subscription::new(
             self.clone(),
@@ -211,6 +219,7 @@ impl Hub {
             first.get_or_insert_with(|| entry.position());
             let message = (options.framer)(&entry);
             let left = topic.deliver(&entry, message, except_here);
+            state.tidy(now_ms());
             drop(state);
             for (_, info) in left {
                 pending.push((name.clone(), Kind::Left, info, None));
@@ -229,6 +238,7 @@ impl Hub {
     pub(crate) fn deliver_read(
         &self,
         entries: Vec<Arc<Entry>>,
+        read_up_to: Vec<(Arc<str>, Offset)>,
     ) -> Vec<(Arc<str>, MemberId, Bytes)> {
         let framer = &self.inner.options.framer;
         let mut left = Vec::new();
@@ -241,14 +251,36 @@ impl Hub {
                 continue;
             }
             topic.reading = Some(entry.offset);
-            topic.epoch = Some(entry.epoch.clone());
             let message = framer(&entry);
             let except_here = self.member_here(entry.except.as_ref());
             for (id, info) in topic.deliver(&entry, message, except_here) {
                 left.push((entry.topic.clone(), id, info));
             }
         }
+        // Entries that were not a hub's were skipped: read past them all
+        // the same.
+        for (name, offset) in read_up_to {
+            if let Some(topic) = state.topics.get_mut(&name) {
+                if topic.reading.is_some_and(|reading| reading < offset) {
+                    topic.reading = Some(offset);
+                }
+            }
+        }
         left
+    }
+
+    /// Removes the members of `topic` here, marked as lagged: this node
+    /// could not read entries of it before they were dropped.
+    #[cfg(feature = "redis")]
+    pub(crate) fn drop_lagged(&self, topic: &str) -> Vec<(Arc<str>, MemberId, Bytes)> {
+        let mut state = self.lock();
+        let Some((name, mut entry)) = state.topics.remove_entry(topic) else {
+            return Vec::new();
+        };
+        let left = entry.drop_lagged();
+        left.into_iter()
+            .map(|(id, info)| (name.clone(), id, info))
+            .collect()
     }
 
     /// The member of this node that `sender` names, if it is one.
@@ -282,6 +314,11 @@ impl Hub {
         id: MemberId,
         info: Bytes,
     ) -> Result<Position, Error> {
+        #[cfg(feature = "redis")]
+        let _presence = match &self.inner.backplane {
+            Backplane::Redis(redis) => Some(redis.presence_lock.lock().await),
+            Backplane::Local => None,
+        };
         {
             let mut state = self.lock();
             let Some(topic) = state.topics.get_mut(topic) else {
@@ -294,8 +331,15 @@ impl Hub {
         }
         #[cfg(feature = "redis")]
         if let Backplane::Redis(redis) = &self.inner.backplane {
-            redis.set_presence(self, topic, id, &info).await?;
+            if let Err(e) = redis.set_presence(self, topic, id, &info).await {
+                if let Some(topic) = self.lock().topics.get_mut(topic) {
+                    topic.presence.remove(&id);
+                }
+                return Err(e);
+            }
         }
+        #[cfg(feature = "redis")]
+        drop(_presence);
         self.publish_except(topic.clone(), Kind::Joined, info, Some(self.key(id)))
             .await
     }
@@ -372,5 +416,22 @@ impl State {
     pub(crate) fn new_member(&mut self) -> MemberId {
         self.next_member += 1;
         self.next_member
+    }
+
+    /// Every [`TIDY_EVERY`] operations: trims the in-process histories by
+    /// age and forgets topics with no member and no history left, so that
+    /// topics published to once and never again do not accumulate.
+    fn tidy(&mut self, now_ms: u64) {
+        self.since_tidy += 1;
+        if self.since_tidy < TIDY_EVERY {
+            return;
+        }
+        self.since_tidy = 0;
+        self.topics.retain(|_, topic| {
+            if let Some(log) = &mut topic.log {
+                log.trim(now_ms);
+            }
+            !topic.members.is_empty() || topic.log.as_ref().is_some_and(|log| !log.is_empty())
+        });
     }
 }

@@ -108,8 +108,10 @@ impl HubOptions {
     }
 
     /// How long a topic's history keeps a message (default
-    /// [`DEFAULT_HISTORY_AGE`]). A topic nobody publishes to for this long
-    /// loses its history and, with it, its epoch.
+    /// [`DEFAULT_HISTORY_AGE`]). With Redis, a topic nobody publishes to
+    /// and nobody is subscribed to for this long loses its history and,
+    /// with it, its epoch. In-process, a topic with no member and no
+    /// message younger than this is forgotten, epoch included.
     pub fn history_age(mut self, age: Duration) -> HubOptions {
         self.history_age = age.max(Duration::from_secs(1));
         self

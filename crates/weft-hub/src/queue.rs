@@ -10,6 +10,7 @@ use tokio::sync::mpsc::{self, error::TrySendError};
 use weft_io::Message;
 
 use crate::entry::Entry;
+use crate::position::{Epoch, Offset};
 
 /// A message for one member: the entry, and the message it was framed as
 /// (shared with every other member it went to).
@@ -35,14 +36,21 @@ fn size(message: &Message) -> usize {
 pub(crate) struct Outlet {
     queue: mpsc::Sender<Delivery>,
     overflowed: Arc<AtomicBool>,
+    lagged: Arc<AtomicBool>,
     bytes: Arc<AtomicUsize>,
     max_bytes: usize,
+    /// The newest entry the member has (its history's end, then each one
+    /// queued): an entry at or before it, of the same epoch, is not queued
+    /// again, so that a node reading a stretch a second time costs its
+    /// members no queue room.
+    pub(crate) seen: Option<(Epoch, Offset)>,
 }
 
 /// The member's end of its queue.
 pub(crate) struct Inlet {
     queue: mpsc::Receiver<Delivery>,
     overflowed: Arc<AtomicBool>,
+    lagged: Arc<AtomicBool>,
     bytes: Arc<AtomicUsize>,
     max_bytes: usize,
 }
@@ -51,17 +59,21 @@ pub(crate) struct Inlet {
 pub(crate) fn queue(capacity: usize, max_bytes: usize) -> (Outlet, Inlet) {
     let (sender, receiver) = mpsc::channel(capacity.max(1));
     let overflowed = Arc::new(AtomicBool::new(false));
+    let lagged = Arc::new(AtomicBool::new(false));
     let bytes = Arc::new(AtomicUsize::new(0));
     (
         Outlet {
             queue: sender,
             overflowed: overflowed.clone(),
+            lagged: lagged.clone(),
             bytes: bytes.clone(),
             max_bytes,
+            seen: None,
         },
         Inlet {
             queue: receiver,
             overflowed,
+            lagged,
             bytes,
             max_bytes,
         },
@@ -75,6 +87,8 @@ pub(crate) enum Offered {
     Queued,
     /// The queue was full: the member is too slow.
     Full,
+    /// It had it already.
+    Had,
     /// The member's end is gone.
     Gone,
 }
@@ -82,7 +96,13 @@ pub(crate) enum Offered {
 impl Outlet {
     /// Queues `delivery` unless the queue is full by count or bytes (which
     /// marks the member as too slow) or the member's end is gone.
-    pub(crate) fn offer(&self, delivery: &Delivery) -> Offered {
+    pub(crate) fn offer(&mut self, delivery: &Delivery) -> Offered {
+        let entry = &delivery.entry;
+        if let Some((epoch, offset)) = &self.seen {
+            if *epoch == entry.epoch && entry.offset <= *offset {
+                return Offered::Had;
+            }
+        }
         let len = size(&delivery.message);
         let held = self.bytes.load(Ordering::Relaxed);
         if held > 0 && held + len > self.max_bytes {
@@ -92,6 +112,7 @@ impl Outlet {
         match self.queue.try_send(delivery.clone()) {
             Ok(()) => {
                 self.bytes.fetch_add(len, Ordering::Relaxed);
+                self.seen = Some((entry.epoch.clone(), entry.offset));
                 Offered::Queued
             }
             Err(TrySendError::Full(_)) => {
@@ -100,6 +121,14 @@ impl Outlet {
             }
             Err(TrySendError::Closed(_)) => Offered::Gone,
         }
+    }
+}
+
+impl Outlet {
+    /// Marks the member as having missed entries its node could not read
+    /// (they were dropped from the history before it got to them).
+    pub(crate) fn mark_lagged(&self) {
+        self.lagged.store(true, Ordering::Relaxed);
     }
 }
 
@@ -124,6 +153,11 @@ impl Inlet {
     /// Whether the member was removed because its queue was full.
     pub(crate) fn overflowed(&self) -> bool {
         self.overflowed.load(Ordering::Relaxed)
+    }
+
+    /// Whether the member was removed for having missed entries.
+    pub(crate) fn lagged(&self) -> bool {
+        self.lagged.load(Ordering::Relaxed)
     }
 
     /// How many payload bytes the queue holds at most.

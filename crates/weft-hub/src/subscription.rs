@@ -122,9 +122,9 @@ impl Subscription {
     }
 
     /// The next message: the history first, then live ones, each once and
-    /// in the topic's order. `None` once the member was removed for being
-    /// too slow ([`Subscription::overflowed`]) and what its queue held was
-    /// given.
+    /// in the topic's order. `None` once the member was removed, for being
+    /// too slow ([`Subscription::overflowed`]) or for having missed entries
+    /// ([`Subscription::lagged`]), and what its queue held was given.
     pub async fn recv(&mut self) -> Option<Delivery> {
         if let Some(delivery) = self.history.pop_front() {
             return Some(delivery);
@@ -168,6 +168,15 @@ impl Subscription {
     /// Whether the member was removed for not keeping up (its queue full).
     pub fn overflowed(&self) -> bool {
         self.inlet.overflowed()
+    }
+
+    /// Whether the member was removed because its node could not read
+    /// some entries before they were dropped from the history (it was cut
+    /// off from Redis, or behind, for longer than the history covers, or
+    /// the history was lost). Its client missed messages: it should come
+    /// back and resume, and will be told whether it recovered.
+    pub fn lagged(&self) -> bool {
+        self.inlet.lagged()
     }
 
     /// The number of messages its queue holds at most.

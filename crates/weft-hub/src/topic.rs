@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use crate::entry::Entry;
 use crate::log::Log;
-use crate::position::{Epoch, Offset};
+use crate::position::Offset;
 use crate::queue::{Delivery, Offered, Outlet};
 
 /// A member's number on its node.
@@ -26,8 +26,6 @@ pub(crate) struct Topic {
     /// Redis: the stream id this node has read up to; `None` until the
     /// first member's subscription learnt it.
     pub(crate) reading: Option<Offset>,
-    /// Redis: the epoch of the last entry read.
-    pub(crate) epoch: Option<Epoch>,
 }
 
 impl Topic {
@@ -50,22 +48,38 @@ impl Topic {
             message,
         };
         let mut removed = Vec::new();
-        for (&id, outlet) in &self.members {
+        for (&id, outlet) in &mut self.members {
             if Some(id) == except {
                 continue;
             }
             match outlet.offer(&delivery) {
-                Offered::Queued => {}
+                Offered::Queued | Offered::Had => {}
                 Offered::Full | Offered::Gone => removed.push(id),
             }
         }
+        self.remove_members(removed)
+    }
+
+    /// Removes `ids` from the members (their queues end); returns those of
+    /// them who were in the presence, with what they had given.
+    pub(crate) fn remove_members(&mut self, ids: Vec<MemberId>) -> Vec<(MemberId, Bytes)> {
         let mut left = Vec::new();
-        for id in removed {
+        for id in ids {
             self.members.remove(&id);
             if let Some(info) = self.presence.remove(&id) {
                 left.push((id, info));
             }
         }
         left
+    }
+
+    /// Removes every member, marked as having missed entries: the node
+    /// could not read some of them before they were dropped.
+    pub(crate) fn drop_lagged(&mut self) -> Vec<(MemberId, Bytes)> {
+        for outlet in self.members.values() {
+            outlet.mark_lagged();
+        }
+        let ids = self.members.keys().copied().collect();
+        self.remove_members(ids)
     }
 }

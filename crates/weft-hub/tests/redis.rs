@@ -90,6 +90,101 @@ async fn a_node_cut_off_from_redis_resumes_from_its_last_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs redis-server (tests/hub/run.sh)"]
+async fn a_node_cut_off_for_longer_than_the_history_removes_its_members_as_lagged() {
+    let redis = RealRedis::start(Persistence::None);
+    let proxy = FaultProxy::start(redis.addr).unwrap();
+    let options = options().history_len(3);
+    let cut_off = Hub::redis(&format!("redis://{}", proxy.addr()), options.clone())
+        .await
+        .unwrap();
+    let other = Hub::redis(&redis.url(), options).await.unwrap();
+    let mut member = cut_off.subscribe("feed", Since::Now).await.unwrap();
+    publish(&other, "feed", "seen").await;
+    assert_eq!(text(&next(&mut member).await.unwrap()), "seen");
+    proxy.refuse(true);
+    proxy.cut();
+    // Far more than the history keeps (Redis trims blocks of about 100).
+    for i in 0..300 {
+        publish(&other, "feed", &format!("m{i}")).await;
+    }
+    proxy.refuse(false);
+    // Its node's position left the history: it is not given what is left
+    // as if nothing were missing, but removed, marked as lagged.
+    assert!(next(&mut member).await.is_none());
+    assert!(member.lagged() && !member.overflowed());
+    // Resuming from where it was: not recovered.
+    let from = member.position();
+    let back = cut_off
+        .subscribe(
+            "feed",
+            Since::Resume {
+                from,
+                else_recent: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(back.recovery(), Recovery::NotRecovered);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server (tests/hub/run.sh)"]
+async fn subscriptions_that_start_together_on_a_node_each_get_everything_after_their_start() {
+    let redis = RealRedis::start(Persistence::None);
+    let publisher = Hub::redis(&redis.url(), options()).await.unwrap();
+    let mut reference = publisher.subscribe("burst", Since::Now).await.unwrap();
+    let node = Hub::redis(&redis.url(), options()).await.unwrap();
+    // Messages flow while 200 subscriptions start at once on a node
+    // that does not read the topic yet.
+    let flow = tokio::spawn({
+        let publisher = publisher.clone();
+        async move {
+            for i in 0..400 {
+                publish(&publisher, "burst", &format!("m{i}")).await;
+            }
+            publish(&publisher, "burst", "end").await;
+        }
+    });
+    let starts: Vec<_> = (0..200)
+        .map(|_| {
+            let node = node.clone();
+            tokio::spawn(async move { node.subscribe("burst", Since::Now).await.unwrap() })
+        })
+        .collect();
+    let mut subscriptions = Vec::new();
+    for start in starts {
+        subscriptions.push(start.await.unwrap());
+    }
+    flow.await.unwrap();
+    let mut all = Vec::new();
+    loop {
+        let delivery = next(&mut reference).await.unwrap();
+        all.push(delivery.entry.offset);
+        if text(&delivery) == "end" {
+            break;
+        }
+    }
+    for mut subscription in subscriptions {
+        let start = subscription.position().offset;
+        let expected: Vec<_> = all
+            .iter()
+            .copied()
+            .filter(|offset| *offset > start)
+            .collect();
+        let mut got = Vec::new();
+        while got.len() < expected.len() {
+            got.push(next(&mut subscription).await.unwrap().entry.offset);
+        }
+        assert_eq!(
+            got, expected,
+            "a subscription starting after {start} missed or repeated some"
+        );
+        assert!(subscription.try_recv().is_none());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server (tests/hub/run.sh)"]
 async fn a_client_resumes_on_another_node_or_is_told_it_cannot() {
     let redis = RealRedis::start(Persistence::None);
     let options = options().history_len(3);

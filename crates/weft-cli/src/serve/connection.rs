@@ -170,8 +170,13 @@ async fn upgrade<S>(
             let mut subscription = match hub.subscribe(chat::TOPIC, since).await {
                 Ok(subscription) => subscription,
                 Err(e) => {
-                    let reason = format!("the chat is unavailable: {e}");
-                    let reason: String = reason.chars().take(100).collect();
+                    let mut reason = format!("the chat is unavailable: {e}");
+                    // A close reason holds at most 123 bytes.
+                    let mut end = reason.len().min(120);
+                    while !reason.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    reason.truncate(end);
                     return close(&mut ws, CloseFrame::new(CloseCode::TRY_AGAIN_LATER, reason))
                         .await;
                 }
@@ -278,7 +283,8 @@ impl Role<'_> {
 
 /// A member of a hub topic: its messages go to `role` (whose
 /// answer, if any, goes back to it alone), the topic's messages go out to
-/// it, until it leaves, the server stops or it is too slow. With `epoch`,
+/// it, until it leaves, the server stops, or the hub removes it (too slow,
+/// or behind a gap its node could not read). With `epoch`,
 /// a message of another epoch (the history was lost: Redis restarted
 /// without persistence) closes it with 1012, so that its client comes back
 /// and learns it did not recover.
@@ -313,8 +319,14 @@ async fn member<S>(
                         return;
                     }
                 }
-                // Removed from the hub with its queue full, and what the
-                // queue held is sent.
+                // Removed from the hub, and what the queue held is sent:
+                // it missed messages its node could not read in time, so
+                // it comes back and learns whether it recovered (1012);
+                // or its queue was full (1013).
+                None if subscription.lagged() => {
+                    let frame = CloseFrame::new(CloseCode::SERVICE_RESTART, "missed messages: the history moved on");
+                    return close(ws, frame).await;
+                }
                 None => {
                     let queued = subscription.queue_capacity();
                     let max_bytes = subscription.queue_bytes();

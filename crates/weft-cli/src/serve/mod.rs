@@ -169,6 +169,9 @@ pub(crate) async fn run(args: ServeArgs) -> Exit {
         .node_ttl(Duration::from_secs(args.node_ttl));
     if args.chat {
         options = options.framer(chat::framer());
+    } else {
+        // The broadcast resumes nobody: it keeps no history to speak of.
+        options = options.history_len(1);
     }
     let hub = match &args.redis {
         None => Hub::new(options),

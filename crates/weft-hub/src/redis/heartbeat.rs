@@ -3,9 +3,9 @@
 //! node sweeps out the members of nodes whose key expired, and publishes
 //! their leaving once (the node whose `HDEL` removed them does).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Weak;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use redis::Value;
@@ -36,9 +36,16 @@ pub(super) async fn beat(hub: &Hub) -> Result<(), Error> {
     Ok(())
 }
 
-/// Beats every third of the node TTL, then refreshes this node's presence
-/// and sweeps out dead nodes' members, in every topic with members here.
+/// Beats every third of the node TTL, then, in every topic with members
+/// here: keeps the topic's history from expiring, puts this node's members
+/// back in the presence if they went missing, takes out those that left
+/// while Redis could not be told, and sweeps out dead nodes' members.
 pub(super) async fn run(inner: Weak<Inner>) {
+    // Since when every beat succeeded: a node sweeps others only once it
+    // has been beating for a whole TTL, so that after an outage longer
+    // than the TTL (every heartbeat key expired) the live nodes have beaten
+    // again before anyone counts them dead.
+    let mut beating_since: Option<Instant> = Some(Instant::now());
     loop {
         let Some(ttl) = inner.upgrade().map(|inner| inner.options.node_ttl) else {
             return;
@@ -48,22 +55,31 @@ pub(super) async fn run(inner: Weak<Inner>) {
             return;
         };
         let hub = Hub { inner };
-        if let Err(e) = round(&hub).await {
-            tracing::warn!(node = %hub.node(), error = %e, "presence heartbeat failed");
+        let sweep = beating_since.is_some_and(|since| since.elapsed() >= ttl);
+        match round(&hub, sweep).await {
+            Ok(()) => {
+                beating_since.get_or_insert_with(Instant::now);
+            }
+            Err(e) => {
+                beating_since = None;
+                tracing::warn!(node = %hub.node(), error = %e, "presence heartbeat failed");
+            }
         }
     }
 }
 
-async fn round(hub: &Hub) -> Result<(), Error> {
+async fn round(hub: &Hub, sweep: bool) -> Result<(), Error> {
     let Some(redis) = hub.redis_link() else {
         return Ok(());
     };
     beat(hub).await?;
-    let topics: Vec<(String, Vec<(String, Bytes)>)> = {
+    let _presence = redis.presence_lock.lock().await;
+    let topics: Vec<(String, HashMap<String, Bytes>)> = {
         let state = hub.lock();
         state
             .topics
             .iter()
+            .filter(|(_, topic)| !topic.members.is_empty())
             .map(|(name, topic)| {
                 let here = topic
                     .presence
@@ -74,31 +90,70 @@ async fn round(hub: &Hub) -> Result<(), Error> {
             })
             .collect()
     };
-    let ttl = presence_ttl(hub.options()).as_millis().to_string();
+    let options = hub.options();
+    let ttl = presence_ttl(options).as_millis().to_string();
+    let age = options.history_age.as_millis().to_string();
     for (topic, here) in topics {
         let key = reply::presence_key(&topic);
-        if !here.is_empty() {
-            // Back after Redis lost them (a restart without persistence).
-            let mut pipe = redis::pipe();
-            pipe.cmd("HSET").arg(&key);
-            for (field, info) in &here {
-                pipe.arg(field).arg(&info[..]);
-            }
-            pipe.cmd("PEXPIRE").arg(&key).arg(&ttl);
-            let _: Value = pipe.query_async(&mut redis.commands()).await?;
+        // A topic with members here keeps its history (and epoch) alive,
+        // however long nobody publishes.
+        let mut pipe = redis::pipe();
+        pipe.cmd("PEXPIRE")
+            .arg(reply::stream_key(&topic))
+            .arg(&age)
+            .ignore();
+        pipe.cmd("PEXPIRE")
+            .arg(reply::epoch_key(&topic))
+            .arg(&age)
+            .ignore();
+        let fields: Vec<&String> = here.keys().collect();
+        for field in &fields {
+            pipe.cmd("HSETNX")
+                .arg(&key)
+                .arg(*field)
+                .arg(&here[*field][..]);
         }
-        sweep(hub, redis, &topic).await?;
+        pipe.cmd("PEXPIRE").arg(&key).arg(&ttl).ignore();
+        let created: Vec<i64> = pipe.query_async(&mut redis.commands()).await?;
+        // Missing (Redis lost them, or a sweep took this node for dead):
+        // back, and the others are told again.
+        for (field, created) in fields.iter().zip(created) {
+            if created == 1 {
+                let sender: crate::entry::Sender = field.as_str().into();
+                let info = here[*field].clone();
+                hub.publish_except(topic.as_str().into(), Kind::Joined, info, Some(sender))
+                    .await?;
+            }
+        }
+        tidy(hub, redis, &topic, &here, sweep).await?;
     }
     Ok(())
 }
 
-/// Removes from `topic`'s presence the members of dead nodes, publishing
-/// the leaving of each that this node removed.
-async fn sweep(hub: &Hub, redis: &Redis, topic: &str) -> Result<(), Error> {
+/// In `topic`'s presence: removes this node's members that are no longer
+/// here (they left while Redis could not be told) and, if `sweep`, the
+/// members of dead nodes, publishing the leaving of each that this node
+/// removed.
+async fn tidy(
+    hub: &Hub,
+    redis: &Redis,
+    topic: &str,
+    here: &HashMap<String, Bytes>,
+    sweep: bool,
+) -> Result<(), Error> {
     let members = members(redis, topic).await?;
-    let alive = alive_nodes(redis, hub, members.iter().map(|m| m.node.as_str())).await?;
+    let alive = if sweep {
+        alive_nodes(redis, hub, members.iter().map(|m| m.node.as_str())).await?
+    } else {
+        HashSet::new()
+    };
     for member in members {
-        if alive.contains(member.node.as_str()) {
+        let gone = if member.node == hub.node() {
+            !here.contains_key(&member.field)
+        } else {
+            sweep && !alive.contains(member.node.as_str())
+        };
+        if !gone {
             continue;
         }
         let removed: i64 = redis::cmd("HDEL")
@@ -107,7 +162,7 @@ async fn sweep(hub: &Hub, redis: &Redis, topic: &str) -> Result<(), Error> {
             .query_async(&mut redis.commands())
             .await?;
         if removed == 1 {
-            tracing::info!(node = %hub.node(), topic, member = %member.field, "a dead node's member left the presence");
+            tracing::info!(node = %hub.node(), topic, member = %member.field, "a member gone from its node left the presence");
             hub.publish_except(topic.into(), Kind::Left, member.info, None)
                 .await?;
         }

@@ -45,6 +45,9 @@ pub(crate) struct Redis {
     topics_changed: Notify,
     /// The last failure to reach Redis, for logs and status.
     pub(crate) last_error: Mutex<Option<String>>,
+    /// Held by a member joining the presence (here, then in Redis) and by
+    /// the heartbeat's round, which compares the two.
+    pub(crate) presence_lock: tokio::sync::Mutex<()>,
 }
 
 impl Hub {
@@ -86,6 +89,7 @@ impl Hub {
                     reader_id: AtomicI64::new(0),
                     topics_changed: Notify::new(),
                     last_error: Mutex::new(None),
+                    presence_lock: tokio::sync::Mutex::new(()),
                 })),
             }),
         };
@@ -168,7 +172,16 @@ impl Redis {
                 .arg(from.offset.to_string()),
         };
         invocation.arg(most);
-        let answer: Result<Value, _> = invocation.invoke_async(&mut self.commands()).await;
+        let mut answer: Result<Value, _> = invocation.invoke_async(&mut self.commands()).await;
+        if answer
+            .as_ref()
+            .is_err_and(|e| e.is_connection_dropped() || e.is_io_error())
+        {
+            // The connection broke since it was last used (Redis restarted,
+            // a proxy cut it): it is being replaced, and starting a
+            // subscription twice does no harm, so once more.
+            answer = invocation.invoke_async(&mut self.commands()).await;
+        }
         let parsed = answer.map_err(Error::from).and_then(|value| {
             let parts = reply::array(&value)?;
             let [epoch, last, recovered, entries] = parts else {
@@ -196,20 +209,29 @@ impl Redis {
                 return Err(e);
             }
         };
-        let started = {
+        // The node reads the topic from the oldest `last` of the
+        // subscriptions that started it: a subscription whose history
+        // ended before the reader's position would miss what lies between.
+        // What the others had already is not queued for them twice.
+        let wake = {
             let mut state = hub.lock();
             match state.topics.get_mut(&name) {
                 Some(topic) => {
-                    topic.epoch.get_or_insert_with(|| epoch.clone());
-                    topic.reading.is_none() && {
-                        topic.reading = Some(last);
-                        true
+                    if let Some(outlet) = topic.members.get_mut(&id) {
+                        outlet.seen = Some((epoch.clone(), last));
+                    }
+                    match topic.reading {
+                        Some(reading) if reading <= last => false,
+                        _ => {
+                            topic.reading = Some(last);
+                            true
+                        }
                     }
                 }
                 None => false,
             }
         };
-        if started {
+        if wake {
             self.wake_reader().await;
         }
         Ok(Subscription::new(
@@ -300,12 +322,15 @@ impl Redis {
         Ok(())
     }
 
-    pub(crate) async fn clear_presence(&self, hub: &Hub, topic: &str, id: MemberId) {
-        let _: Result<Value, _> = redis::cmd("HDEL")
+    /// Removes member `id` from `topic`'s presence hash; whether this call
+    /// removed it (and so publishes its leaving).
+    pub(crate) async fn clear_presence(&self, hub: &Hub, topic: &str, id: MemberId) -> bool {
+        let removed: Result<i64, _> = redis::cmd("HDEL")
             .arg(reply::presence_key(topic))
             .arg(Redis::presence_field(hub, id))
             .query_async(&mut self.commands())
             .await;
+        matches!(removed, Ok(1))
     }
 
     /// Everyone in `topic`'s presence whose node is alive.

@@ -12,6 +12,7 @@ use redis::{AsyncConnectionConfig, Value};
 use super::{reply, Redis, CONNECT_TIMEOUT, MAX_BACKOFF};
 use crate::error::Error;
 use crate::hub::{Hub, Inner};
+use crate::position::Offset;
 
 /// How long one `XREAD` blocks: also the longest a topic that starts to be
 /// read here waits, should the reader not have been woken.
@@ -24,6 +25,10 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 pub(super) async fn run(inner: Weak<Inner>) {
     let mut connection: Option<MultiplexedConnection> = None;
     let mut backoff = FIRST_BACKOFF;
+    // Whether the topics' positions may have fallen out of their
+    // histories: after reaching Redis again, and after a full batch (the
+    // node is behind).
+    let mut check = false;
     loop {
         let Some(inner) = inner.upgrade() else {
             return;
@@ -33,10 +38,11 @@ pub(super) async fn run(inner: Weak<Inner>) {
             return;
         };
         let result = match connection.as_mut() {
-            Some(connection) => read_once(&hub, redis, connection).await,
+            Some(connection) => read_once(&hub, redis, connection, &mut check).await,
             None => match connect(redis).await {
                 Ok(new) => {
                     connection = Some(new);
+                    check = true;
                     if redis
                         .last_error
                         .lock()
@@ -86,12 +92,18 @@ async fn connect(redis: &Redis) -> Result<MultiplexedConnection, Error> {
     Ok(connection)
 }
 
-/// One `XREAD` over the topics read here, its entries delivered.
+/// One `XREAD` over the topics read here, its entries delivered; first,
+/// if `check`, the topics whose position is no longer in their stream
+/// have their members removed as lagged.
 async fn read_once(
     hub: &Hub,
     redis: &Redis,
     connection: &mut MultiplexedConnection,
+    check: &mut bool,
 ) -> Result<(), Error> {
+    if std::mem::take(check) {
+        check_positions(hub, connection).await?;
+    }
     let (keys, ids): (Vec<String>, Vec<String>) = {
         let state = hub.lock();
         state
@@ -126,16 +138,63 @@ async fn read_once(
             .collect(),
     };
     let mut read = Vec::new();
+    let mut read_up_to = Vec::new();
     for (key, entries) in streams {
         let Some(topic) = reply::topic_of(reply::bytes(key)?) else {
             continue;
         };
         let topic: Arc<str> = topic.into();
+        if reply::array(entries)?.len() >= BATCH {
+            *check = true;
+        }
+        if let Some(last) = reply::last_id(entries)? {
+            read_up_to.push((topic.clone(), last));
+        }
         read.extend(reply::entries(&topic, entries)?);
     }
-    for (topic, id, info) in hub.deliver_read(read) {
+    let left = hub.deliver_read(read, read_up_to);
+    publish_left(hub, left);
+    Ok(())
+}
+
+/// Publishes the leaving of members removed from the presence here.
+fn publish_left(hub: &Hub, left: Vec<(Arc<str>, crate::topic::MemberId, bytes::Bytes)>) {
+    for (topic, id, info) in left {
         let hub = hub.clone();
         tokio::spawn(async move { hub.publish_left(&topic, id, info).await });
+    }
+}
+
+/// Removes, as lagged, the members of every topic whose position here is
+/// no longer an entry of its stream: entries after it may have been
+/// dropped before this node read them (it was cut off or behind for
+/// longer than the history covers, or the history was lost), and its
+/// members would not know what they missed. They come back and are told
+/// whether they recovered.
+async fn check_positions(hub: &Hub, connection: &mut MultiplexedConnection) -> Result<(), Error> {
+    let positions: Vec<(Arc<str>, Offset)> = {
+        let state = hub.lock();
+        state
+            .topics
+            .iter()
+            .filter_map(|(name, topic)| Some((name.clone(), topic.reading?)))
+            .filter(|(_, reading)| *reading != Offset::ZERO)
+            .collect()
+    };
+    for (topic, reading) in positions {
+        let id = reading.to_string();
+        let found: Value = redis::cmd("XRANGE")
+            .arg(reply::stream_key(&topic))
+            .arg(&id)
+            .arg(&id)
+            .query_async(connection)
+            .await?;
+        if reply::array(&found)?.is_empty() {
+            tracing::warn!(node = %hub.node(), topic = %topic, position = %reading,
+                "the node's position left the history: its members missed entries and are closed");
+            let left = hub.drop_lagged(&topic);
+            publish_left(hub, left);
+        }
     }
     Ok(())
 }

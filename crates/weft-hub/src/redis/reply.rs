@@ -91,6 +91,17 @@ pub(super) fn entries(topic: &Arc<str>, value: &Value) -> Result<Vec<Arc<Entry>>
     Ok(out)
 }
 
+/// The id of the last of a list of stream entries, whoever wrote them.
+pub(super) fn last_id(value: &Value) -> Result<Option<Offset>, Error> {
+    match array(value)?.last() {
+        Some(last) => match array(last)?.first() {
+            Some(id) => Ok(Some(offset(id)?)),
+            None => Err(unexpected("an entry without an id")),
+        },
+        None => Ok(None),
+    }
+}
+
 /// The stream key of `topic`, and back.
 pub(super) fn stream_key(topic: &str) -> String {
     format!("weft:{{{topic}}}:log")
