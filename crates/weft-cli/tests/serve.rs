@@ -265,7 +265,11 @@ fn chat_members_hear_each_other_and_newcomers_get_the_history() {
         let mut bob = client(&server.url("/ws")).await;
         say(&mut bob, serde_json::json!({"type": "join", "nick": "bob"})).await;
         let welcome = next_event(&mut bob).await;
-        assert_eq!(welcome["history"][0]["text"], "héllo ✓ 🚀");
+        // The history: ada's joining, then what she said.
+        assert_eq!(welcome["history"][0]["type"], "join");
+        assert_eq!(welcome["history"][1]["text"], "héllo ✓ 🚀");
+        assert_eq!(welcome["history"][1]["offset"], echo["offset"]);
+        assert_eq!(welcome["recovered"], serde_json::Value::Null);
         assert_eq!(welcome["online"], serde_json::json!(["ada", "bob"]));
         let joined = next_event(&mut ada).await;
         assert_eq!(
@@ -278,12 +282,57 @@ fn chat_members_hear_each_other_and_newcomers_get_the_history() {
         )
         .await;
         assert_eq!(next_event(&mut ada).await["text"], "hi ada");
-        assert_eq!(next_event(&mut bob).await["text"], "hi ada");
+        let seen = next_event(&mut bob).await;
+        assert_eq!(seen["text"], "hi ada");
         bob.close().await.unwrap();
         let left = next_event(&mut ada).await;
         assert_eq!(
             (&left["type"], &left["nick"]),
             (&"leave".into(), &"bob".into())
+        );
+        // bob comes back after the last item he saw: he gets exactly what
+        // he missed, in order.
+        for text in ["one", "two"] {
+            say(&mut ada, serde_json::json!({"type": "say", "text": text})).await;
+            assert_eq!(next_event(&mut ada).await["text"], text);
+        }
+        let mut bob = client(&server.url("/ws")).await;
+        let since = serde_json::json!({"epoch": welcome["epoch"], "offset": seen["offset"]});
+        say(
+            &mut bob,
+            serde_json::json!({"type": "join", "nick": "bob", "since": since}),
+        )
+        .await;
+        let back = next_event(&mut bob).await;
+        assert_eq!(back["recovered"], true, "{back}");
+        let missed: Vec<(&str, &str)> = back["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| {
+                (
+                    item["type"].as_str().unwrap(),
+                    item["text"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            missed,
+            [("leave", ""), ("message", "one"), ("message", "two")]
+        );
+        // A position of another epoch (as after a restart): not recovered.
+        let mut carol = client(&server.url("/ws")).await;
+        let since = serde_json::json!({"epoch": "0123456789abcdef", "offset": seen["offset"]});
+        say(
+            &mut carol,
+            serde_json::json!({"type": "join", "nick": "carol", "since": since}),
+        )
+        .await;
+        let welcome = next_event(&mut carol).await;
+        assert_eq!(welcome["recovered"], false);
+        assert_eq!(
+            welcome["history"].as_array().unwrap().last().unwrap()["type"],
+            "join"
         );
     });
 }
