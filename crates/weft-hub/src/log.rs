@@ -188,4 +188,50 @@ mod tests {
         assert!(log.is_empty());
         assert!(log.after(&first.position()).is_none());
     }
+
+    proptest::proptest! {
+        /// Whatever the appends, their times and the bounds: the log keeps
+        /// a suffix of what was appended, within its bounds, and a position
+        /// recovers exactly when nothing after it was dropped, giving
+        /// everything after it.
+        #[test]
+        fn recovery_is_granted_exactly_when_nothing_after_the_position_was_dropped(
+            steps in proptest::collection::vec(0u64..4, 1..60),
+            max_len in 1usize..8,
+            max_age_ms in 1u64..12,
+        ) {
+            let topic: Arc<str> = "t".into();
+            let mut log = Log::new(max_len, Duration::from_millis(max_age_ms));
+            let mut all: Vec<Arc<Entry>> = Vec::new();
+            let mut now = 1_000;
+            for step in steps {
+                now += step;
+                all.push(log.append(&topic, Kind::Text, Bytes::new(), None, now));
+                let kept = log.recent(usize::MAX);
+                proptest::prop_assert!(kept.len() <= max_len);
+                proptest::prop_assert!(kept.iter().all(|e| e.offset.ms + max_age_ms >= now));
+                // A suffix of everything appended, in order.
+                proptest::prop_assert_eq!(&kept[..], &all[all.len() - kept.len()..]);
+                let epoch = log.epoch.clone();
+                let positions = std::iter::once(Offset::ZERO).chain(all.iter().map(|e| e.offset));
+                for offset in positions {
+                    let from = Position { epoch: epoch.clone(), offset };
+                    let after: Vec<&Arc<Entry>> = all.iter().filter(|e| e.offset > offset).collect();
+                    let dropped = after.len() > kept.len();
+                    match log.after(&from) {
+                        Some(missed) => {
+                            proptest::prop_assert!(!dropped);
+                            let missed: Vec<&Arc<Entry>> = missed.iter().collect();
+                            proptest::prop_assert_eq!(missed, after);
+                        }
+                        None => proptest::prop_assert!(dropped),
+                    }
+                }
+                let future = Position { epoch: epoch.clone(), offset: log.last.next() };
+                proptest::prop_assert!(log.after(&future).is_none());
+                let other = Position { epoch: "other".into(), offset: log.last };
+                proptest::prop_assert!(log.after(&other).is_none());
+            }
+        }
+    }
 }
