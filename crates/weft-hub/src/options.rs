@@ -100,8 +100,10 @@ impl HubOptions {
     }
 
     /// The messages a topic's history keeps (default
-    /// [`DEFAULT_HISTORY_LEN`], at least 1). With Redis the stream is
-    /// trimmed approximately (`MAXLEN ~`): it may hold a few more.
+    /// [`DEFAULT_HISTORY_LEN`], at least 1): a client that missed more is
+    /// not recovered. With Redis, each topic's stream keeps at least 1024
+    /// entries whatever this says (the nodes read from it), trimmed
+    /// approximately (`MAXLEN ~`, about 100 more).
     pub fn history_len(mut self, messages: usize) -> HubOptions {
         self.history_len = messages.max(1);
         self

@@ -77,9 +77,9 @@ pub(crate) struct ServeArgs {
     /// stream per topic; nodes behind a load balancer form one service.
     #[arg(long, value_name = "URL")]
     redis: Option<String>,
-    /// With --chat: the messages the history keeps, for newcomers and for
-    /// clients resuming after a disconnection (with --redis, up to about
-    /// 100 more: Redis trims whole blocks of a stream).
+    /// With --chat: how many messages a client may miss and still resume
+    /// after a disconnection (with --redis, each stream keeps at least
+    /// 1024 entries, what the nodes read from).
     #[arg(long, value_name = "N", default_value_t = weft_hub::DEFAULT_HISTORY_LEN)]
     history_len: usize,
     /// With --chat: how long the history keeps a message, in seconds.

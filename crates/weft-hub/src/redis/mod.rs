@@ -32,6 +32,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// The longest wait between two attempts to reach Redis again.
 pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
+/// The fewest entries a topic's stream keeps, whatever the history's
+/// length: the stream is also what carries entries from node to node, and
+/// Redis' approximate trimming drops whole blocks, recent entries among
+/// them once enough newer ones exist. A node less than this far behind
+/// never loses an entry to trimming; one further behind finds out (the
+/// reader reads at most half of it at a time and checks, after a full
+/// batch, that its position is still there).
+pub(crate) const MIN_STREAM_LEN: usize = 2 * reader::BATCH;
+
 /// A hub's link to Redis.
 pub(crate) struct Redis {
     client: redis::Client,
@@ -155,7 +164,9 @@ impl Redis {
             id
         };
         let age = options.history_age.as_millis().to_string();
-        let most = options.history_len.saturating_mul(2).saturating_add(128);
+        // A client that missed more than the history's length is not
+        // recovered, however many entries the stream still holds.
+        let most = options.history_len;
         let mut invocation = self.subscribe.prepare_invoke();
         invocation
             .key(reply::stream_key(&name))
@@ -276,7 +287,7 @@ impl Redis {
             .arg(kind.tag())
             .arg(&payload[..])
             .arg(except.as_deref().unwrap_or(""))
-            .arg(options.history_len)
+            .arg(options.history_len.max(MIN_STREAM_LEN))
             .arg(options.history_age.as_millis().to_string())
             .invoke_async(&mut self.commands())
             .await?;

@@ -17,8 +17,10 @@ use crate::position::Offset;
 /// How long one `XREAD` blocks: also the longest a topic that starts to be
 /// read here waits, should the reader not have been woken.
 const BLOCK: Duration = Duration::from_millis(1000);
-/// The most entries one `XREAD` takes per stream.
-const BATCH: usize = 1024;
+/// The most entries one `XREAD` takes per stream: half the fewest a
+/// stream keeps ([`super::MIN_STREAM_LEN`]), so that a node that fell far
+/// enough behind to lose entries gets a full batch, and checks.
+pub(super) const BATCH: usize = 512;
 /// The first wait before reaching Redis again.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -145,7 +147,13 @@ async fn read_once(
         };
         let topic: Arc<str> = topic.into();
         if reply::array(entries)?.len() >= BATCH {
+            // Far behind: entries between the position and this batch may
+            // have been trimmed before they were read. Checked before any
+            // of the batch is delivered, and again at the next read.
             *check = true;
+            if !position_kept(hub, connection, &topic).await? {
+                continue;
+            }
         }
         if let Some(last) = reply::last_id(entries)? {
             read_up_to.push((topic.clone(), last));
@@ -172,29 +180,37 @@ fn publish_left(hub: &Hub, left: Vec<(Arc<str>, crate::topic::MemberId, bytes::B
 /// members would not know what they missed. They come back and are told
 /// whether they recovered.
 async fn check_positions(hub: &Hub, connection: &mut MultiplexedConnection) -> Result<(), Error> {
-    let positions: Vec<(Arc<str>, Offset)> = {
-        let state = hub.lock();
-        state
-            .topics
-            .iter()
-            .filter_map(|(name, topic)| Some((name.clone(), topic.reading?)))
-            .filter(|(_, reading)| *reading != Offset::ZERO)
-            .collect()
-    };
-    for (topic, reading) in positions {
-        let id = reading.to_string();
-        let found: Value = redis::cmd("XRANGE")
-            .arg(reply::stream_key(&topic))
-            .arg(&id)
-            .arg(&id)
-            .query_async(connection)
-            .await?;
-        if reply::array(&found)?.is_empty() {
-            tracing::warn!(node = %hub.node(), topic = %topic, position = %reading,
-                "the node's position left the history: its members missed entries and are closed");
-            let left = hub.drop_lagged(&topic);
-            publish_left(hub, left);
-        }
+    let topics: Vec<Arc<str>> = hub.lock().topics.keys().cloned().collect();
+    for topic in topics {
+        position_kept(hub, connection, &topic).await?;
     }
     Ok(())
+}
+
+/// Whether this node's position in `topic` is still an entry of its
+/// stream (or the start); if not, its members are removed as lagged.
+async fn position_kept(
+    hub: &Hub,
+    connection: &mut MultiplexedConnection,
+    topic: &Arc<str>,
+) -> Result<bool, Error> {
+    let reading = hub.lock().topics.get(topic).and_then(|topic| topic.reading);
+    let Some(reading) = reading.filter(|reading| *reading != Offset::ZERO) else {
+        return Ok(true);
+    };
+    let id = reading.to_string();
+    let found: Value = redis::cmd("XRANGE")
+        .arg(reply::stream_key(topic))
+        .arg(&id)
+        .arg(&id)
+        .query_async(connection)
+        .await?;
+    if !reply::array(&found)?.is_empty() {
+        return Ok(true);
+    }
+    tracing::warn!(node = %hub.node(), topic = %topic, position = %reading,
+        "the node's position left the history: its members missed entries and are closed");
+    let left = hub.drop_lagged(topic);
+    publish_left(hub, left);
+    Ok(false)
 }

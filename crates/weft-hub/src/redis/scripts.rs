@@ -7,7 +7,8 @@
 
 /// Publishes one entry. KEYS: the stream, the epoch. ARGV: a new epoch
 /// (used if the topic has none), kind, payload, except (empty: none), the
-/// history's length, its age in milliseconds. Returns `{id, epoch}`.
+/// stream's length (the history's, or more), its age in milliseconds.
+/// Returns `{id, epoch}`.
 ///
 /// The stream is trimmed to about the length (`MAXLEN ~`) and to the age
 /// by Redis' clock (`MINID ~`); both keys expire after the age, so a topic
@@ -37,7 +38,9 @@ return {id, epoch}
 /// Starts a subscription. KEYS: the stream, the epoch. ARGV: a new epoch
 /// (used if the topic has none), the history's age in milliseconds, the
 /// mode (`now`, `recent`, `resume`), the number of recent entries, the
-/// client's epoch and offset (resume), the most entries to give back.
+/// client's epoch and offset (resume), the most entries a resume may give
+/// back (the history's length: a client that missed more is not
+/// recovered).
 ///
 /// Returns `{epoch, last id, recovered (1, 0, or 2 when not asked),
 /// entries}`. A resume recovers when the epoch is the topic's, the offset
