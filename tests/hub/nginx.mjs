@@ -23,6 +23,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './ports.mjs';
 
 const START_MS = 10_000;   // for nginx to listen
 const STOP_MS = 5_000;     // for it to exit on SIGTERM before it is killed
@@ -34,17 +35,6 @@ function nginxBinary() {
     if (existsSync(candidate)) return candidate;
   }
   return 'nginx';
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 function canConnect(port) {

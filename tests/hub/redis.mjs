@@ -12,20 +12,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './ports.mjs';
 
 const START_MS = 10_000;   // for it to answer PING
 const STOP_MS = 5_000;     // for it to exit on SIGTERM before it is killed
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 // PING over a plain TCP connection: true once the answer is +PONG.
 function ping(port) {
